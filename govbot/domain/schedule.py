@@ -1,0 +1,88 @@
+"""Recurring schedules (RFC 5545 RRULEs, python-dateutil) evaluated in a team's timezone.
+
+Pure: every function takes ``now``; nothing reads the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
+
+ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY, YEARLY}
+# A DST change shortens one day to 23 hours; anything closer than that fires more than daily.
+MIN_GAP = timedelta(hours=23)
+
+
+class ScheduleError(ValueError):
+    """An RRULE govbot cannot use; the message says what is valid."""
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA timezone, or a ScheduleError that says what a valid name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ScheduleError(f"{name!r} is not an IANA timezone name such as Europe/Berlin or America/New_York") from None
+
+
+def parse_rule(text: str, *, tz: str, dtstart: datetime) -> rrule:
+    """Parse an RRULE anchored at ``dtstart`` (aware) and interpreted in ``tz``."""
+    body = text.strip()
+    if body.upper().startswith("RRULE:"):
+        body = body[6:]
+    if not body or "\n" in body or "DTSTART" in body.upper():
+        raise ScheduleError("must be one RRULE line such as FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0")
+    local_start = dtstart.astimezone(zone(tz)).replace(second=0, microsecond=0)
+    try:
+        rule = rrulestr(body, dtstart=local_start)
+    except (ValueError, TypeError) as exc:
+        raise ScheduleError("is not a valid RRULE: write it like FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0") from exc
+    if not isinstance(rule, rrule):
+        raise ScheduleError("must be a single RRULE, not a rule set")
+    if rule._freq not in ALLOWED_FREQUENCIES:  # noqa: SLF001 - dateutil exposes no public accessor
+        raise ScheduleError("fires more than once a day: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
+    return rule
+
+
+def validate_rule(text: str, *, tz: str, now: datetime) -> str:
+    """Check that the rule parses, fires again, and never fires twice within a day; return it normalised."""
+    rule = parse_rule(text, tz=tz, dtstart=now)
+    upcoming = []
+    for occurrence in rule:
+        upcoming.append(occurrence)
+        if len(upcoming) >= 30:
+            break
+    if not upcoming:
+        raise ScheduleError("never fires after today: remove COUNT/UNTIL or move them later")
+    for earlier, later in zip(upcoming, upcoming[1:], strict=False):
+        if later - earlier < MIN_GAP:
+            raise ScheduleError("fires more than once a day: keep one BYHOUR and one BYMINUTE value")
+    return text.strip().removeprefix("RRULE:")
+
+
+def next_after(text: str, *, tz: str, after: datetime, anchor: datetime | None = None) -> datetime | None:
+    """The first occurrence strictly after ``after`` (aware, in the team timezone), or None.
+
+    ``anchor`` fixes the series start so that INTERVAL=2 keeps the same fortnight across restarts; without it the
+    series starts at ``after``.
+    """
+    rule = parse_rule(text, tz=tz, dtstart=anchor or after)
+    return rule.after(after.astimezone(zone(tz)), inc=False)
+
+
+def latest_at_or_before(text: str, *, tz: str, now: datetime, anchor: datetime) -> datetime | None:
+    """The most recent occurrence at or before ``now`` (for catching up after downtime), or None."""
+    rule = parse_rule(text, tz=tz, dtstart=anchor)
+    return rule.before(now.astimezone(zone(tz)), inc=True)
+
+
+# Every team's series is counted from this instant (a Thursday), so INTERVAL=2 picks the same fortnight in every
+# process and after every restart, whatever day the team was created.
+RULE_ANCHOR = datetime(2026, 1, 1)
+
+
+def anchor_in(tz: str) -> datetime:
+    """The series anchor, as local midnight in the team timezone."""
+    return RULE_ANCHOR.replace(tzinfo=zone(tz))

@@ -1,0 +1,244 @@
+"""What a team is and how it is configured (SPEC §2), validated once for every way in.
+
+The same models validate the settings modal, `govbot team import` and `/govbot setup`, so a value is valid or
+not the same way everywhere, and every error names the field and says what is valid. Field names are the
+setting names users see (and the modal's block ids).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from govbot.domain.schedule import ScheduleError, validate_rule, zone
+
+TEAM_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
+PROJECT_KEY = r"^[A-Z][A-Z0-9_]{0,9}$"
+SLACK_USER = r"^[UW][A-Z0-9]{2,20}$"
+SLACK_CHANNEL = r"^[CG][A-Z0-9]{2,20}$"
+JIRA_FIELD = r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$"
+LABEL = r"^[^\s,]{1,255}$"
+
+SlackUser = Annotated[str, StringConstraints(strip_whitespace=True, pattern=SLACK_USER)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, pattern=LABEL)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Seniority = Literal["junior", "mid", "senior"]
+
+DEFAULT_ZONES: dict[int, list[str]] = {1: ["auth", "payments", "data-access"], 2: [], 3: []}
+DEFAULT_SURVEY_RRULE = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;BYHOUR=14;BYMINUTE=0"
+DEFAULT_DIGEST_RRULE = "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0"
+# Rules are checked against a fixed instant: validity must not depend on when a file is imported.
+RULE_CHECK_TIME = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+class Labels(BaseModel):
+    """The Jira labels govbot reads and writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    human_first: Label = "human-first"
+    ai_heavy: Label = "ai-heavy"
+    refactor: Label = "refactor"
+    incident: Label = "incident"
+    rollback: Label = "rollback"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Labels:
+        values = [v.lower() for v in self.model_dump().values()]
+        if len(set(values)) != len(values):
+            raise ValueError("each label must be different from the others")
+        return self
+
+
+class TeamSettings(BaseModel):
+    """Every team setting with its default and valid range (SPEC §2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    refactor_every: int = Field(3, ge=2, le=12, description="every Nth sprint is a refactoring sprint")
+    refactor_capacity_pct: int = Field(50, ge=10, le=100)
+    sprint_length_days: int | None = Field(None, ge=5, le=28, description="empty: from the board, else 14")
+    plan_horizon_sprints: int = Field(3, ge=1, le=6)
+    track_target_human_first_pct: int = Field(60, ge=0, le=100)
+    track_tolerance_pct: int = Field(10, ge=0, le=50)
+    junior_min_human_first_pct: int = Field(50, ge=0, le=100)
+    senior_review_cap: int = Field(8, ge=1, le=100)
+    zones: dict[int, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_ZONES.items()})
+    reviewer_field: str | None = Field(None, pattern=JIRA_FIELD)
+    jira_comments: bool = False
+    survey_rrule: str = DEFAULT_SURVEY_RRULE
+    survey_open_hours: int = Field(72, ge=24, le=168)
+    survey_reminder_after_hours: int = Field(48, ge=1, le=167)
+    anonymity_min_responses: int = Field(5, ge=3, le=50)
+    digest_rrule: str = DEFAULT_DIGEST_RRULE
+    labels: Labels = Field(default_factory=Labels)
+    incident_issue_types: list[Name] = Field(default_factory=lambda: ["Incident"], min_length=1)
+    feature_issue_types: list[Name] = Field(default_factory=lambda: ["Story"], min_length=1)
+    review_statuses: list[Name] = Field(default_factory=lambda: ["In Review", "Code Review"], min_length=1)
+
+    @field_validator("zones", mode="before")
+    @classmethod
+    def _zones_shape(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("must map zone numbers 1, 2, 3 to lists of Jira component names")
+        out: dict[int, list[str]] = {1: [], 2: [], 3: []}
+        for key, components in value.items():
+            try:
+                number = int(key)
+            except (TypeError, ValueError):
+                raise ValueError(f"zone {key!r} is not 1, 2 or 3") from None
+            if number not in out:
+                raise ValueError(f"zone {number} is not 1, 2 or 3")
+            if isinstance(components, str):
+                components = [c for c in re.split(r"[,\n]", components)]
+            if not isinstance(components, list | tuple):
+                raise ValueError(f"zone {number} must be a list of component names")
+            out[number] = [str(c).strip() for c in components if str(c).strip()]
+        return out
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_unique(cls, value: dict[int, list[str]]) -> dict[int, list[str]]:
+        seen: dict[str, int] = {}
+        for number in sorted(value):
+            for component in value[number]:
+                key = component.casefold()
+                if key in seen:
+                    where = "twice" if seen[key] == number else f"in zones {seen[key]} and {number}"
+                    raise ValueError(f"component {component!r} is listed {where}: list each component once")
+                seen[key] = number
+        return value
+
+    @field_validator("survey_rrule", "digest_rrule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        try:
+            return validate_rule(value, tz="UTC", now=RULE_CHECK_TIME)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("incident_issue_types", "feature_issue_types", "review_statuses")
+    @classmethod
+    def _distinct_names(cls, value: list[str]) -> list[str]:
+        folded = [v.casefold() for v in value]
+        if len(set(folded)) != len(folded):
+            raise ValueError("lists the same name twice: list each once")
+        return value
+
+    @model_validator(mode="after")
+    def _reminder_before_close(self) -> TeamSettings:
+        if self.survey_reminder_after_hours >= self.survey_open_hours:
+            raise ValueError(
+                f"survey_reminder_after_hours: the reminder ({self.survey_reminder_after_hours} h) must come before "
+                f"the survey closes ({self.survey_open_hours} h)"
+            )
+        return self
+
+    def zone_of(self, component: str) -> int:
+        """The zone of one component (case-insensitive); unlisted components are zone 3."""
+        folded = component.casefold()
+        for number in (1, 2, 3):
+            if folded in (c.casefold() for c in self.zones.get(number, [])):
+                return number
+        return 3
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (zone keys as strings, as JSON needs)."""
+        return self.model_dump(mode="json")
+
+
+class MemberSpec(BaseModel):
+    """A team member: Slack user ↔ Jira account (Cloud accountId or Data Center username)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slack: SlackUser
+    jira: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    seniority: Seniority
+
+
+class TeamSpec(BaseModel):
+    """A team as written in a team file or created in the setup modal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, pattern=TEAM_NAME)]
+    jira_board_id: int = Field(gt=0)
+    jira_project: Annotated[str, StringConstraints(strip_whitespace=True, pattern=PROJECT_KEY)]
+    digest_channel: Annotated[str, StringConstraints(strip_whitespace=True, pattern=SLACK_CHANNEL)]
+    timezone: str = "UTC"
+    cadence_anchor_sprint_id: int | None = Field(None, gt=0)
+    managers: list[SlackUser] = Field(min_length=1)
+    members: list[MemberSpec] = Field(default_factory=list)
+    settings: TeamSettings = Field(default_factory=TeamSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("managers")
+    @classmethod
+    def _unique_managers(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same manager twice")
+        return value
+
+    @field_validator("members")
+    @classmethod
+    def _unique_members(cls, value: list[MemberSpec]) -> list[MemberSpec]:
+        ids = [m.slack for m in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("lists the same Slack user twice")
+        return value
+
+
+def describe_error(error: dict[str, Any]) -> tuple[str, str]:
+    """Turn one pydantic error into (dotted field path, sentence that says what is valid)."""
+    loc = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        message = "is not a known field"
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "string_pattern_mismatch":
+        message = _pattern_sentence(loc)
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        message = _range_sentence(loc, ctx, kind)
+    if message.startswith("survey_reminder_after_hours: "):
+        loc, message = ["survey_reminder_after_hours"], message.split(": ", 1)[1]
+    return ".".join(loc), message
+
+
+def _pattern_sentence(loc: list[str]) -> str:
+    last = next((p for p in reversed(loc) if not p.isdigit()), "")
+    return {
+        "name": "must be lowercase letters, digits and '-' (at most 40 characters)",
+        "jira_project": "must be a Jira project key such as PAY (capital letters and digits)",
+        "digest_channel": "must be a Slack channel ID such as C0123456789",
+        "managers": "must be Slack user IDs such as U0123ABCD",
+        "slack": "must be a Slack user ID such as U0123ABCD",
+        "reviewer_field": "must be a Jira field id such as customfield_10050",
+    }.get(last, "must be a single word without spaces or commas" if "labels" in loc else "has an invalid format")
+
+
+def _range_sentence(loc: list[str], ctx: dict[str, Any], kind: str) -> str:
+    field = loc[-1] if loc else ""
+    info = TeamSettings.model_fields.get(field)
+    bounds = {type(m).__name__: m for m in (info.metadata if info else [])}
+    low = getattr(bounds.get("Ge"), "ge", None)
+    high = getattr(bounds.get("Le"), "le", None)
+    if low is not None and high is not None:
+        return f"must be a whole number from {low} to {high}"
+    limit = next(iter(ctx.values()), "?")
+    return {"greater_than_equal": f"must be at least {limit}", "less_than_equal": f"must be at most {limit}",
+            "greater_than": f"must be more than {limit}", "less_than": f"must be less than {limit}"}[kind]
