@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -112,11 +112,11 @@ def iter_refactor_sprints(*, every: int, overrides: Sequence[Override]) -> Itera
         first_by_number.setdefault(override.sprint_number, override)
     due = every
     while True:
-        override = first_by_number.get(due)
-        if override is None:
+        decision = first_by_number.get(due)
+        if decision is None:
             yield due
             due += every
-        elif override.kind == "postpone":
+        elif decision.kind == "postpone":
             due += 1
         else:
             due += every
@@ -260,7 +260,7 @@ def _latest_end(sprints: Iterable[Sprint], length_days: int, zone: ZoneInfo) -> 
         if sprint.start is None:
             continue
         end = sprint.end if sprint.end is not None else _add_days(sprint.start, length_days, zone)
-        ends.append(max(sprint.start.astimezone(timezone.utc), end.astimezone(timezone.utc)))
+        ends.append(max(sprint.start.astimezone(UTC), end.astimezone(UTC)))
     return max(ends, default=None)
 
 
@@ -383,10 +383,10 @@ def capacity_checkpoints(sprint: Sprint, now: datetime) -> list[Checkpoint]:
         return []
     # In UTC: Python subtracts and compares datetimes sharing a tzinfo by wall clock, which is off by the DST
     # hour in a sprint that spans the change.
-    start, now_utc = sprint.start.astimezone(timezone.utc), now.astimezone(timezone.utc)
+    start, now_utc = sprint.start.astimezone(UTC), now.astimezone(UTC)
     if now_utc < start:
         return []
     due: list[Checkpoint] = ["start"]
-    if sprint.end is not None and now_utc >= start + (sprint.end.astimezone(timezone.utc) - start) / 2:
+    if sprint.end is not None and now_utc >= start + (sprint.end.astimezone(UTC) - start) / 2:
         due.append("mid")
     return due

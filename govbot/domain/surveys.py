@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from typing import Literal
 
 ItemKind = Literal["scale", "choice", "text"]
@@ -238,13 +239,17 @@ class SurveyResults:
     closed: bool
 
 
-def rescale(mean: float) -> float:
+def rescale(mean: float | Fraction) -> float:
     """Map a mean on the 1–5 scale to 0–100."""
-    return (mean - 1) / 4 * 100
+    return float((Fraction(mean) - 1) / 4 * 100)
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+# Means are exact fractions, rounded to float once at the end, so an index is the correctly rounded value of
+# its formula (a mean of 2.8 gives exactly 45.0, not 44.99999999999999).
+
+
+def _mean(values: Sequence[int | Fraction]) -> Fraction | None:
+    return Fraction(sum(values)) / len(values) if values else None
 
 
 def _pair_index(answers: Sequence[Answers], first: str, second: str) -> float | None:
@@ -252,7 +257,7 @@ def _pair_index(answers: Sequence[Answers], first: str, second: str) -> float | 
     for answer in answers:
         given = [v for v in (getattr(answer, first), getattr(answer, second)) if v is not None]
         if given:
-            per_person.append(sum(given) / len(given))
+            per_person.append(Fraction(sum(given), len(given)))
     mean = _mean(per_person)
     return None if mean is None else rescale(mean)
 
@@ -260,6 +265,10 @@ def _pair_index(answers: Sequence[Answers], first: str, second: str) -> float | 
 def _item_index(answers: Sequence[Answers], block_id: str) -> float | None:
     mean = _mean([v for a in answers if (v := getattr(a, block_id)) is not None])
     return None if mean is None else rescale(mean)
+
+
+def _percentage(part: int, whole: int) -> float | None:
+    return float(Fraction(part * 100, whole)) if whole > 0 else None
 
 
 def _distribution(answers: Sequence[Answers], block_id: str) -> tuple[Bucket, ...] | None:
@@ -283,11 +292,9 @@ def compute_results(
     return SurveyResults(
         responses=len(answers),
         invited=invited,
-        response_rate=len(answers) / invited * 100 if invited > 0 else None,
+        response_rate=_percentage(len(answers), invited),
         burnout_index=_pair_index(answers, "burnout", "review_drain"),
-        burnout_share=(
-            sum(1 for v in burnout if v >= BURNOUT_LEVEL) / len(burnout) * 100 if burnout else None
-        ),
+        burnout_share=_percentage(sum(1 for v in burnout if v >= BURNOUT_LEVEL), len(burnout)),
         review_drain_index=_item_index(answers, "review_drain"),
         learning_index=_pair_index(answers, "learning", "comprehension"),
         comprehension_index=_item_index(answers, "comprehension"),

@@ -1,8 +1,8 @@
 """The Jira sandbox's records and its deterministic seed: a payments team with 12 weeks of history.
 
-The seed is driven by ``random.Random(42)`` and dated relative to the ``now`` it is given, so the same ``now``
-always yields the same board. It tells a story the digest can find: velocity grows sprint after sprint while the
-share of ``ai-heavy`` work and the number of incidents grow with it.
+The seed is driven by ``random.Random(42)`` and dated relative to the ``now`` it is given, so the same
+``now`` always yields the same board. It tells a story the digest can find: velocity grows sprint after
+sprint while the share of ``ai-heavy`` work and the number of incidents grow with it.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ BOT_USERNAME = "govbot"
 BOT_EMAIL = "govbot@example.com"
 
 
-# --- records -------------------------------------------------------------------------------------------------
+# --- records
 
 
 @dataclass
@@ -157,7 +157,9 @@ class SeedData:
 def seed_users() -> dict[str, SandboxUser]:
     """The team members plus govbot's own account, keyed by accountId."""
     users = {
-        m.jira_account_id: SandboxUser(m.jira_account_id, m.dc_username, m.display_name, f"{m.dc_username}@example.com")
+        m.jira_account_id: SandboxUser(
+            m.jira_account_id, m.dc_username, m.display_name, f"{m.dc_username}@example.com"
+        )
         for m in SEED_MEMBERS
     }
     users[BOT_ACCOUNT_ID] = SandboxUser(BOT_ACCOUNT_ID, BOT_USERNAME, "govbot", BOT_EMAIL)
@@ -169,7 +171,7 @@ def empty_data() -> SeedData:
     return SeedData(users=seed_users(), boards={}, sprints={}, issues={})
 
 
-# --- the seed ------------------------------------------------------------------------------------------------
+# --- the seed
 
 EPICS = (
     ("Card tokenisation v2", ("payments",), "human-first"),
@@ -180,9 +182,18 @@ EPICS = (
     ("Refund flow rewrite", ("payments", "ui"), None),
 )
 SUMMARIES = (
-    "Validate {c} input", "Speed up {c} queries", "Add audit trail to {c}", "Fix flaky {c} test",
-    "Clean up {c} module", "Expose {c} metrics", "Handle timeouts in {c}", "Paginate {c} listing",
-    "Upgrade {c} dependency", "Document {c} API", "Retry {c} webhooks", "Cache {c} lookups",
+    "Validate {c} input",
+    "Speed up {c} queries",
+    "Add audit trail to {c}",
+    "Fix flaky {c} test",
+    "Clean up {c} module",
+    "Expose {c} metrics",
+    "Handle timeouts in {c}",
+    "Paginate {c} listing",
+    "Upgrade {c} dependency",
+    "Document {c} API",
+    "Retry {c} webhooks",
+    "Cache {c} lookups",
 )
 
 
@@ -193,7 +204,9 @@ def seed_data(now: datetime) -> SeedData:
     data.boards[SCRUM_BOARD_ID] = SandboxBoard(
         SCRUM_BOARD_ID, SCRUM_BOARD_NAME, "scrum", PROJECT_KEY, STORY_POINTS_FIELD
     )
-    data.boards[KANBAN_BOARD_ID] = SandboxBoard(KANBAN_BOARD_ID, KANBAN_BOARD_NAME, "kanban", PROJECT_KEY, None)
+    data.boards[KANBAN_BOARD_ID] = SandboxBoard(
+        KANBAN_BOARD_ID, KANBAN_BOARD_NAME, "kanban", PROJECT_KEY, None
+    )
 
     # The active sprint started on the morning five days ago; the closed ones run back to back before it.
     active_start = (now - timedelta(days=5)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -281,7 +294,9 @@ class _IssueBuilder:
             member = self.rng.choice(self.members)
             epic_key = self.rng.choice(epic_keys) if self.rng.random() < 0.45 else None
             epic = self.data.issues[epic_key] if epic_key else None
-            components = list(epic.components) if epic else self.rng.sample(COMPONENTS, self.rng.choice((1, 1, 2)))
+            components = (
+                list(epic.components) if epic else self.rng.sample(COMPONENTS, self.rng.choice((1, 1, 2)))
+            )
             labels = self.track_labels(ai_share, epic)
             if self.rng.random() < (0.55 if refactoring_sprint else 0.12):
                 labels.append("refactor")
@@ -300,9 +315,9 @@ class _IssueBuilder:
                 assignee=member.jira_account_id,
                 sprint_ids=[sprint.id],
             )
-            if "ai-heavy" in labels or (epic and "ai-heavy" in epic.labels):
-                if self.rng.random() < 0.8:
-                    issue.reviewer = self.rng.choice(self.seniors).jira_account_id
+            ai_heavy = "ai-heavy" in labels or (epic is not None and "ai-heavy" in epic.labels)
+            if ai_heavy and self.rng.random() < 0.8:
+                issue.reviewer = self.rng.choice(self.seniors).jira_account_id
             if sprint.state == "closed":
                 self.play_closed(issue, sprint)
             else:
@@ -354,7 +369,9 @@ class _IssueBuilder:
         weeks = (now - start).days // 7
         for week in range(weeks + 1):
             for _ in range(self.rng.choices((0, 1, 2), weights=(5, 4, max(1, week)))[0]):
-                created = start + timedelta(weeks=week, days=self.rng.randint(0, 6), hours=self.rng.randint(0, 23))
+                created = start + timedelta(
+                    weeks=week, days=self.rng.randint(0, 6), hours=self.rng.randint(0, 23)
+                )
                 if created >= now:
                     continue
                 labels = ["incident"] + (["rollback"] if self.rng.random() < 0.35 else [])
@@ -372,7 +389,7 @@ class _IssueBuilder:
                     self.move(issue, "Done", fixed)
 
     def backlog(self, now: datetime, epic_keys: list[str]) -> None:
-        """A few unscheduled issues, so a query without a sprint clause sees work outside the board's sprints."""
+        """A few unscheduled issues: a query without a sprint clause sees work outside the board's sprints."""
         for _ in range(6):
             created = now - timedelta(days=self.rng.randint(1, 60), hours=self.rng.randint(0, 20))
             component = self.rng.choice(COMPONENTS)

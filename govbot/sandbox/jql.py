@@ -144,10 +144,12 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
             )
         out.append(ch)
         i += 1
-    raise JqlError(f"Error in the JQL Query: Missing closing quote for the string starting at character {start + 1}.")
+    raise JqlError(
+        f"Error in the JQL Query: Missing closing quote for the string starting at character {start + 1}."
+    )
 
 
-# --- syntax tree ---------------------------------------------------------------------------------------------
+# --- syntax tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +230,9 @@ class _Parser:
     def fail(self, expecting: str) -> None:
         token = self.peek()
         got = "the end of the query" if token.kind == "end" else f"'{token.text}'"
-        raise JqlError(f"Error in the JQL Query: {expecting} but got {got}. (line 1, character {token.pos + 1})")
+        raise JqlError(
+            f"Error in the JQL Query: {expecting} but got {got}. (line 1, character {token.pos + 1})"
+        )
 
     # grammar
     def parse(self) -> ParsedQuery:
@@ -277,13 +281,13 @@ class _Parser:
             self.fail("Expecting a field name")
         self.take()
         if self.peek().kind == "lparen":
-            raise JqlError(f"Error in the JQL Query: '{token.text}' is a function; the sandbox supports none.")
+            raise JqlError(
+                f"Error in the JQL Query: '{token.text}' is a function; the sandbox supports none."
+            )
         name = token.text.lower()
         name = ALIASES.get(name, name)
         if name not in FIELDS:
-            raise JqlError(
-                f"Field '{token.text}' does not exist or you do not have permission to view it."
-            )
+            raise JqlError(f"Field '{token.text}' does not exist or you do not have permission to view it.")
         return name
 
     def parse_clause(self) -> Clause:
@@ -342,7 +346,9 @@ class _Parser:
             self.fail("Expecting a value")
         self.take()
         if self.peek().kind == "lparen":
-            raise JqlError(f"Error in the JQL Query: '{token.text}()' is a function; the sandbox supports none.")
+            raise JqlError(
+                f"Error in the JQL Query: '{token.text}()' is a function; the sandbox supports none."
+            )
         return Value(token.text)
 
     def parse_order_by(self) -> tuple[SortKey, ...]:
@@ -365,7 +371,7 @@ def parse(text: str) -> ParsedQuery:
     return _Parser(text).parse()
 
 
-# --- evaluation ----------------------------------------------------------------------------------------------
+# --- evaluation
 
 
 def parse_date(text: str, tz: tzinfo) -> datetime:
@@ -376,8 +382,9 @@ def parse_date(text: str, tz: tzinfo) -> datetime:
         except ValueError:
             continue
     raise JqlError(
-        f"Date value '{text}' for field is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', "
-        "'yyyy/MM/dd', 'yyyy-MM-dd'. (Relative dates and functions are not supported by the sandbox.)"
+        f"Date value '{text}' for field is invalid. Valid formats include: 'yyyy/MM/dd HH:mm', "
+        "'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd'. "
+        "(Relative dates and functions are not supported by the sandbox.)"
     )
 
 
@@ -469,7 +476,11 @@ class Query:
             if value.text.casefold() not in self.sprint_names:
                 raise JqlError(f"The value '{value.text}' does not exist for the field 'sprint'.")
             return self.sprint_names[value.text.casefold()]
-        if field in self._vocabulary and field != "sprint" and value.text.casefold() not in self._vocabulary[field]:
+        if (
+            field in self._vocabulary
+            and field != "sprint"
+            and value.text.casefold() not in self._vocabulary[field]
+        ):
             raise JqlError(f"The value '{value.text}' does not exist for the field '{field}'.")
         return value.text
 
@@ -496,7 +507,9 @@ def _sort_value(value: Any) -> Any:
         return None
     first = values[0]
     if isinstance(first, str):
-        return _issue_key_order(first) if re.fullmatch(r"[A-Z][A-Z0-9_]*-\d+", first) else (first.casefold(), 0)
+        return (
+            _issue_key_order(first) if re.fullmatch(r"[A-Z][A-Z0-9_]*-\d+", first) else (first.casefold(), 0)
+        )
     return first
 
 

@@ -358,8 +358,9 @@ class SlackSandbox:
 
     # ------------------------------------------------------------------ request handling
 
-    def respond(self, verb: str, target: str, headers: Mapping[str, str], raw: bytes) -> _Answer:
+    def respond(self, verb: str, target: str, headers: Mapping[str, str] | Message, raw: bytes) -> _Answer:
         """Answer one HTTP request; called by the server's handler threads."""
+        lowered = {name.lower(): value for name, value in headers.items()}
         url = urlsplit(target)
         path = url.path
         if path.startswith("/api/"):
@@ -370,7 +371,7 @@ class SlackSandbox:
             method = "upload_url"
         else:
             return _text_answer("not found", status=404)
-        content_type = headers.get("Content-Type") or ""
+        content_type = lowered.get("content-type") or ""
         if method == "upload_url":
             body: dict = {"content_type": content_type, "length": len(raw)}
         else:
@@ -378,7 +379,7 @@ class SlackSandbox:
                 body = parse_body(content_type, raw, url.query)
             except (ValueError, UnicodeDecodeError):
                 body = {"_raw": raw}  # recorded as received; the method then answers as for missing arguments
-        call = RecordedCall(method, body, _bearer_token(headers, body), time.monotonic(), path=path)
+        call = RecordedCall(method, body, _bearer_token(lowered, body), time.monotonic(), path=path)
         with self._lock:
             self.calls.append(call)
         if self.latency > 0:
@@ -656,8 +657,8 @@ def _rate_limited(retry_after: int) -> _Answer:
     return _json_answer({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
 
 
-def _bearer_token(headers: Mapping[str, str], body: dict) -> str | None:
-    authorization = headers.get("Authorization") or ""
+def _bearer_token(headers: dict[str, str], body: dict) -> str | None:
+    authorization = headers.get("authorization") or ""
     if authorization.lower().startswith("bearer "):
         return authorization[len("bearer ") :].strip()
     token = body.get("token")
@@ -682,7 +683,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:

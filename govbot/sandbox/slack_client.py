@@ -195,7 +195,7 @@ class SlackRequestSimulator:
     ) -> SimResponse:
         """A modal's Submit: `payload=<json>` of type view_submission with the state values as given."""
         trigger_id = new_trigger_id()
-        view = {
+        view: dict[str, Any] = {
             "id": view_id,
             "team_id": self.team_id,
             "type": "modal",

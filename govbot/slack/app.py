@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from prometheus_client import Counter
@@ -85,4 +86,11 @@ def create_app(runtime: Runtime) -> App:
 
     for setup in LISTENER_SETUPS:
         setup(app, runtime)
+
+    # Registered last, so it only sees events no feature handles: acknowledge them (a 404 would make Slack
+    # retry an event govbot has no use for).
+    @app.event(re.compile(".*"))
+    def ignore_other_events() -> None:
+        return None
+
     return app
