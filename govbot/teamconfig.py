@@ -215,7 +215,7 @@ def describe_error(error: dict[str, Any]) -> tuple[str, str]:
     elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         message = _range_sentence(loc, ctx, kind)
     if message.startswith("survey_reminder_after_hours: "):
-        loc, message = ["survey_reminder_after_hours"], message.split(": ", 1)[1]
+        loc, message = [*loc, "survey_reminder_after_hours"], message.split(": ", 1)[1]
     return ".".join(loc), message
 
 

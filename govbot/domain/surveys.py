@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
@@ -325,14 +325,8 @@ def gate(results: SurveyResults, *, responses: int, k: int) -> SurveyResults | N
     if responses < k:
         return NotEnoughResponses()
     if not results.closed and results.comments:
-        return _replace_comments(results, ())
+        return replace(results, comments=())
     return results
-
-
-def _replace_comments(results: SurveyResults, comments: tuple[str, ...]) -> SurveyResults:
-    values = {f.name: getattr(results, f.name) for f in fields(results)}
-    values["comments"] = comments
-    return SurveyResults(**values)
 
 
 # --- comparison and flags ---
