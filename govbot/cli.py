@@ -82,7 +82,9 @@ def db_upgrade() -> None:
 
 
 @team_app.command("import")
-def team_import(file: Annotated[Path, typer.Argument(help="Team file (YAML), see manifests/teams.example.yaml")]) -> None:
+def team_import(
+    file: Annotated[Path, typer.Argument(help="Team file (YAML), see manifests/teams.example.yaml")],
+) -> None:
     """Create or update the teams of a file, all or nothing."""
     from govbot.services.teams import TeamFileError, apply_specs, parse_team_file
 
@@ -236,7 +238,7 @@ def audit_verify() -> None:
 
 @app.command("run-job")
 def run_job_command(
-    kind: Annotated[str, typer.Argument(help="plan-sprints, check-policy, send-survey, remind-survey, close-survey, post-digest")],
+    kind: Annotated[str, typer.Argument(help="e.g. plan-sprints, check-policy, send-survey, post-digest")],
     team: Annotated[str, typer.Option(help="team name")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="run as if the clock read this ISO time")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be done; write nothing")] = False,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
-from typing_extensions import Annotated
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 # Values that show a secret was copied from an example instead of generated.
@@ -139,7 +138,7 @@ class Settings(BaseSettings):
         return self.secret_key.get_secret_value().encode()
 
 
-SANDBOX_SECRET_KEY = "govbot-sandbox-secret-key-not-for-production"
+SANDBOX_SECRET_KEY = "govbot-sandbox-secret-key-not-for-production"  # noqa: S105 - refused outside the sandbox
 
 
 def load_settings(*, sandbox: bool = False, **overrides: object) -> Settings:

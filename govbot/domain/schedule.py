@@ -24,7 +24,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ScheduleError(f"{name!r} is not an IANA timezone name such as Europe/Berlin or America/New_York") from None
+        raise ScheduleError(f"{name!r} is not an IANA timezone name such as Europe/Berlin") from None
 
 
 def parse_rule(text: str, *, tz: str, dtstart: datetime) -> rrule:

@@ -18,9 +18,7 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     """Leave other owners' tables out of autogenerate."""
-    if type_ == "table" and name in FOREIGN_TABLES:
-        return False
-    return True
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def _url() -> str:

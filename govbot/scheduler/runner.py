@@ -67,6 +67,8 @@ class LeaderLock:
     def release(self) -> None:
         """Give leadership up."""
         if self._connection is not None:
+            # Unlock explicitly: closing only returns the connection to the pool, where the lock would live on.
+            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             self._connection.close()
             self._connection = None
         if self._file is not None:

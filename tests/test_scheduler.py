@@ -1,0 +1,136 @@
+"""The job registry, run-job (--as-of, --dry-run), persisted APScheduler jobs, RRULE triggers and leadership."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from govbot.bootstrap import build_runtime
+from govbot.config import load_settings
+from govbot.db.session import session_scope
+from govbot.db.tables import AuditEvent
+from govbot.scheduler import registry
+from govbot.scheduler.jobs import UnknownJob, UnknownTeam, run_job
+from govbot.scheduler.runner import LeaderLock, build_scheduler, sync_team_jobs
+from govbot.scheduler.triggers import RRuleTrigger, daily_at
+from govbot.services import audit
+from govbot.services.teams import apply_specs, parse_team_file
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
+KEY = b"test-secret-key-0123456789"
+
+
+@pytest.fixture
+def runtime(db_url):
+    settings = load_settings(sandbox=True, DATABASE_URL=db_url, GOVBOT_SECRET_KEY=KEY.decode(),
+                             SLACK_API_URL="http://127.0.0.1:9/api/")
+    rt = build_runtime(settings)
+    specs = parse_team_file(EXAMPLE)
+    with session_scope(rt.engine) as session:
+        apply_specs(session=session, key=KEY, now=datetime.now(UTC), actor="test", specs=specs, source="test")
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def probe_job():
+    seen: list[tuple[str, datetime, bool]] = []
+
+    def probe(ctx: registry.JobContext) -> str:
+        seen.append((ctx.team.name, ctx.now, ctx.dry_run))
+        audit.record(session=ctx.session, key=ctx.key, now=ctx.now, actor="system", action="probe.ran",
+                     team=ctx.team.name)
+        ctx.notifier.post(channel=ctx.team.spec.digest_channel, text="probe says hello")
+        return "probed"
+
+    registry.job("probe", "test probe", schedule=daily_at(6))(probe)
+    yield seen
+    registry.JOBS.pop("probe", None)
+
+
+def _events(engine, action):
+    with Session(engine) as session:
+        return session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def test_run_job_as_of_hands_that_time_down(runtime, probe_job):
+    from govbot.slack.notifier import RecordingNotifier
+
+    as_of = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    notifier = RecordingNotifier(echo=lambda _: None)
+    assert run_job(runtime, "probe", "payments", now=as_of, notifier=notifier) == "probed"
+    assert probe_job == [("payments", as_of, False)]
+    assert [e.at for e in _events(runtime.engine, "probe.ran")] == [as_of]
+
+
+def test_dry_run_writes_nothing(runtime, probe_job):
+    printed: list[str] = []
+    run_job(runtime, "probe", "payments", now=datetime.now(UTC), dry_run=True, echo=printed.append)
+    assert probe_job[0][2] is True
+    assert _events(runtime.engine, "probe.ran") == []
+    assert printed == ["[dry-run] would post to C0PAYMENTS1: probe says hello"]
+
+
+def test_unknown_job_and_team_are_clear(runtime, probe_job):
+    with pytest.raises(UnknownJob, match="there is no job 'nope'; the jobs are: .*probe"):
+        run_job(runtime, "nope", "payments", now=datetime.now(UTC))
+    with pytest.raises(UnknownTeam, match="no team is named 'ghost'"):
+        run_job(runtime, "probe", "ghost", now=datetime.now(UTC))
+
+
+def test_team_jobs_persist_with_explicit_ids_and_no_duplicates(runtime, probe_job):
+    scheduler = build_scheduler(runtime)
+    scheduler.start(paused=True)
+    try:
+        sync_team_jobs(scheduler, runtime)
+        sync_team_jobs(scheduler, runtime)  # a restart or re-sync replaces, never duplicates
+        ids = [job.id for job in scheduler.get_jobs(jobstore="default")]
+        assert ids.count("probe:payments") == 1
+        job = scheduler.get_job("probe:payments")
+        assert job.args == ("probe", "payments")
+        assert job.coalesce is True and job.misfire_grace_time > 0
+        assert str(job.trigger.timezone) == "Europe/Berlin"
+        from govbot.services.teams import remove_team
+
+        with session_scope(runtime.engine) as session:
+            remove_team(session=session, key=KEY, now=datetime.now(UTC), actor="test", name="payments", reason=None)
+        sync_team_jobs(scheduler, runtime)
+        assert scheduler.get_job("probe:payments") is None
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_rrule_trigger_keeps_local_time_across_dst_and_pickles():
+    trigger = RRuleTrigger("FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0", timezone="Europe/Berlin",
+                           anchor=datetime(2026, 1, 1, tzinfo=UTC))
+    before_dst_end = trigger.get_next_fire_time(None, datetime(2026, 10, 13, tzinfo=UTC))
+    after_dst_end = trigger.get_next_fire_time(None, datetime(2026, 10, 20, tzinfo=UTC))
+    assert before_dst_end.astimezone(UTC) == datetime(2026, 10, 19, 7, 0, tzinfo=UTC)  # CEST, UTC+2
+    assert after_dst_end.astimezone(UTC) == datetime(2026, 10, 26, 8, 0, tzinfo=UTC)  # CET, UTC+1 (DST ended 25 Oct)
+    assert before_dst_end.hour == after_dst_end.hour == 9
+    clone = pickle.loads(pickle.dumps(trigger))
+    assert clone.get_next_fire_time(None, datetime(2026, 10, 20, tzinfo=UTC)) == after_dst_end
+
+
+def test_biweekly_rule_picks_the_same_fortnight_whenever_asked():
+    rule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;BYHOUR=14;BYMINUTE=0"
+    trigger = RRuleTrigger(rule, timezone="UTC", anchor=datetime(2026, 1, 1, tzinfo=UTC))
+    a = trigger.get_next_fire_time(None, datetime(2026, 3, 2, tzinfo=UTC))
+    b = trigger.get_next_fire_time(None, datetime(2026, 3, 6, tzinfo=UTC))
+    assert a == b or (b - a).days == 14
+
+
+def test_only_one_leader(db_url):
+    settings = load_settings(sandbox=True, DATABASE_URL=db_url)
+    first, second = LeaderLock(build_runtime(settings)), LeaderLock(build_runtime(settings))
+    assert first.acquire() is True
+    try:
+        assert second.acquire() is False
+    finally:
+        first.release()
+    assert second.acquire() is True
+    second.release()
