@@ -180,7 +180,7 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> int:
         console.print(f"{len(steps) - failed}/{len(steps)} steps ran; {len(slack.calls)} Slack Web API calls, "
                       f"{len(jira.calls) if jira else 0} Jira calls; artefacts in {out_dir}/")
         if console.record:
-            (out_dir / "demo.txt").write_text(console.export_text(), encoding="utf-8")
+            (out_dir / "demo.txt").write_text(console.export_text(clear=False), encoding="utf-8")
     finally:
         server.stop()
         slack.stop()
