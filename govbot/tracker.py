@@ -21,6 +21,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -239,7 +240,7 @@ class JiraTracker:
 
     @property
     def deployment(self) -> str:
-        """ "cloud" or "datacenter", from serverInfo's deploymentType (read on first use)."""
+        """Either "cloud" or "datacenter", from serverInfo's deploymentType (read on first use)."""
         with self._lock:
             if self._deployment is None:
                 info = self._call("reading Jira's server info", lambda: self._jira._get_json("serverInfo"))
@@ -294,7 +295,7 @@ class JiraTracker:
                 body["nextPageToken"] = token
             page = self._call(
                 "searching Jira issues",
-                lambda body=body: self._jira._get_json("search/jql", params=body, base=API_V3, use_post=True),
+                partial(self._jira._get_json, "search/jql", params=body, base=API_V3, use_post=True),
             )
             yield from page.get("issues") or []
             next_token = page.get("nextPageToken")
@@ -315,7 +316,7 @@ class JiraTracker:
                 body["expand"] = expand
             page = self._call(
                 "searching Jira issues",
-                lambda body=body: self._jira._get_json("search", params=body, base=API_V2, use_post=True),
+                partial(self._jira._get_json, "search", params=body, base=API_V2, use_post=True),
             )
             issues = page.get("issues") or []
             yield from issues
@@ -392,11 +393,11 @@ class JiraTracker:
         if changelog is None or int(changelog.get("total") or 0) > len(histories):
             histories = self._full_changelog(str(raw.get("key")))
         changes = [
-            _parse_time(history.get("created"))
+            moment
             for history in histories
             if any(item.get("field") == "status" for item in history.get("items") or ())
+            and (moment := _parse_time(history.get("created"))) is not None
         ]
-        changes = [c for c in changes if c is not None]
         return max(changes) if changes else created
 
     def _full_changelog(self, key: str) -> list[dict]:
@@ -417,7 +418,7 @@ class JiraTracker:
             params = {"startAt": start_at, "maxResults": CHANGELOG_PAGE_SIZE}
             page = self._call(
                 f"reading the history of issue {key}",
-                lambda params=params: self._jira._get_json(f"issue/{key}/changelog", params=params),
+                partial(self._jira._get_json, f"issue/{key}/changelog", params=params),
                 not_found=_issue_not_found(key),
             )
             values = page.get("values") or []
@@ -489,11 +490,14 @@ class JiraTracker:
     ) -> list[Issue]:
         # JQL dates have minute precision and are read in the Jira account's time zone: widen the window to
         # whole minutes in that zone, then the callers cut the exact [start, end) from the results.
+        project = validate_project_key(project)
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("query dates must be timezone-aware")
         zone = self._zone()
         low = _jql_minute(start, zone, round_up=False)
         high = _jql_minute(end, zone, round_up=True)
         jql = (
-            f"project = {jql_quote(validate_project_key(project))} AND {field} >= {jql_quote(low)} "
+            f"project = {jql_quote(project)} AND {field} >= {jql_quote(low)} "
             f"AND {field} < {jql_quote(high)} ORDER BY key ASC"
         )
         return self.issues(jql, estimation_field=estimation_field, reviewer_field=reviewer_field)
@@ -552,9 +556,7 @@ class JiraTracker:
             params = {"state": ",".join(states), "startAt": start_at, "maxResults": SPRINT_PAGE_SIZE}
             page = self._call(
                 f"reading the sprints of board {board_id}",
-                lambda params=params: self._jira._get_json(
-                    f"board/{board_id}/sprint", params=params, base=AGILE
-                ),
+                partial(self._jira._get_json, f"board/{board_id}/sprint", params=params, base=AGILE),
                 not_found=_board_not_found(board_id),
                 special=no_sprints,
             )
@@ -629,7 +631,7 @@ class JiraTracker:
             batch = keys[first : first + MOVE_BATCH_SIZE]
             self._call(
                 f"moving {len(batch)} issue(s) into sprint {sprint_id}",
-                lambda batch=batch: self._jira.add_issues_to_sprint(sprint_id, batch),
+                partial(self._jira.add_issues_to_sprint, sprint_id, batch),
                 not_found=_sprint_not_found(sprint_id),
             )
 
@@ -706,7 +708,7 @@ class JiraTracker:
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as error:
                 if attempt >= self._max_retries or not (idempotent or _never_reached_jira(error)):
-                    raise self._unreachable(error, action, idempotent) from None
+                    raise self._unreachable(error, action, idempotent, attempt + 1) from None
                 delay = self._backoff(attempt)
             except requests.RequestException as error:
                 raise TrackerUnavailable(
@@ -764,7 +766,7 @@ class JiraTracker:
             status=status,
         )
 
-    def _unreachable(self, error: Exception, action: str, idempotent: bool) -> TrackerUnavailable:
+    def _unreachable(self, error: Exception, action: str, idempotent: bool, attempts: int) -> TrackerUnavailable:
         if isinstance(error, requests.Timeout):
             reason = "did not answer in time"
             if not idempotent and not _never_reached_jira(error):
@@ -772,7 +774,7 @@ class JiraTracker:
         else:
             reason = "could not be reached"
         return TrackerUnavailable(
-            f"Jira at {self.url} {reason} while {action}, after {self._max_retries + 1} attempt(s): "
+            f"Jira at {self.url} {reason} while {action}, after {attempts} attempt(s): "
             "try again later, and check JIRA_URL if it persists."
         )
 

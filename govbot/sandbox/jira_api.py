@@ -179,7 +179,9 @@ class JiraSandbox:
         server.daemon_threads = True
         server.sandbox = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="jira-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="jira-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -205,8 +207,7 @@ class JiraSandbox:
         """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
         if self._server is None:
             raise RuntimeError("the Jira sandbox is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -1033,9 +1034,8 @@ class JiraSandbox:
         name = str(body.get("name") or "").strip()  # Jira trims sprint names
         if not name:
             raise ApiError(400, errors={"name": "The sprint name is required."})
-        board = (
-            self.boards.get(body.get("originBoardId")) if isinstance(body.get("originBoardId"), int) else None
-        )
+        board_id = body.get("originBoardId")
+        board = self.boards.get(board_id) if isinstance(board_id, int) else None
         if board is None:
             raise ApiError(400, errors={"originBoardId": "The board does not exist or you cannot see it."})
         if board.type != "scrum":

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import Any
 
 # Canonical field -> kind. "text" compares case-insensitively; "date" compares datetimes.
@@ -319,6 +320,8 @@ class _Parser:
         raise AssertionError  # fail() always raises
 
     def parse_list(self) -> tuple[Value, ...]:
+        if self.peek().kind == "word" and self.peek(1).kind == "lparen":
+            self.parse_value()  # raises: a function such as openSprints()
         if self.peek().kind != "lparen":
             self.fail("Expecting '('")
         self.take()
@@ -421,7 +424,7 @@ class Query:
         for sort_key in reversed(self.parsed.order_by):
             present = [r for r in out if _sort_value(r.get(sort_key.field)) is not None]
             absent = [r for r in out if _sort_value(r.get(sort_key.field)) is None]
-            present.sort(key=lambda r, f=sort_key.field: _sort_value(r.get(f)), reverse=sort_key.descending)
+            present.sort(key=partial(_field_sort_value, sort_key.field), reverse=sort_key.descending)
             # Jira puts empty values last in ascending order and first in descending order.
             out = absent + present if sort_key.descending else present + absent
         return out
@@ -499,6 +502,10 @@ def _equal(kind: str, actual: Any, wanted: Any) -> bool:
     if kind == "sprint":
         return actual == wanted
     return str(actual).casefold() == str(wanted).casefold()
+
+
+def _field_sort_value(field: str, record: Mapping[str, Any]) -> Any:
+    return _sort_value(record.get(field))
 
 
 def _sort_value(value: Any) -> Any:
