@@ -105,3 +105,15 @@ def test_secrets_never_in_replies(bot):
     for secret in ("xoxb-sandbox-token", "sandbox-signing-secret", "test-secret-key"):
         assert secret not in response.body
     assert json.dumps([c.body for c in bot.sandbox.calls]).find("sandbox-signing-secret") == -1
+
+
+def test_web_client_honours_retry_after_and_retries_5xx(bot):
+    bot.sandbox.fail_next("chat.postMessage", 1, status=429, retry_after=1)
+    started = time.monotonic()
+    response = bot.runtime.slack.chat_postMessage(channel="C0PAYMENTS1", text="hello")
+    assert response["ok"] is True
+    assert time.monotonic() - started >= 1.0  # waited as Retry-After asked
+    attempts = bot.sandbox.calls_of("chat.postMessage")
+    assert [c.failed for c in attempts] == [True, False]
+    bot.sandbox.fail_next("chat.postMessage", 1, status=503)
+    assert bot.runtime.slack.chat_postMessage(channel="C0PAYMENTS1", text="again")["ok"] is True
