@@ -53,6 +53,11 @@ class DemoContext:
     channel: str = "C0PAYMENTS1"
     artefacts: list[Path] = field(default_factory=list)
 
+    @property
+    def sandbox(self) -> SlackSandbox:
+        """The Slack sandbox (the name the test fixtures use)."""
+        return self.slack
+
     def say(self, text: str) -> None:
         """One line of the transcript."""
         self.console.print(text, highlight=False)
@@ -62,7 +67,7 @@ class DemoContext:
         self.console.rule(f"[bold]{text}")
 
 
-Step = tuple[str, Callable[[DemoContext], None]]
+Step = tuple[str, Callable[[DemoContext], Any]]
 
 
 def step_import(ctx: DemoContext) -> None:
@@ -110,7 +115,8 @@ def step_audit(ctx: DemoContext) -> None:
 
 # Feature steps are looked up by module and function name so that each feature owns its own step.
 FEATURE_STEPS: list[tuple[str, str, str]] = [
-    # (title, module, function taking a DemoContext)
+    # (title, module, function taking a DemoContext; it may print with ctx.say or return lines to print)
+    ("Settings: a manager changes a setting in the modal", "govbot.features.manage", "demo_settings_step"),
 ]
 
 
@@ -171,7 +177,9 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> int:
         for title, step in steps:
             ctx.heading(title)
             try:
-                step(ctx)
+                lines = step(ctx)
+                for line in lines or []:
+                    ctx.say(str(line))
             except Exception:
                 failed += 1
                 console.print(f"[red]step failed:[/red] {title}")

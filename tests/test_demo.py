@@ -16,4 +16,5 @@ def test_demo_runs_every_step(tmp_path):
     assert "/govbot help → HTTP 200" in transcript
     assert "forged signature → HTTP 401" in transcript
     assert "chain intact" in transcript
+    assert "settings.update: before {'refactor_every': 3} → after {'refactor_every': 4}" in transcript
     assert (tmp_path / "out" / "audit.jsonl").exists()

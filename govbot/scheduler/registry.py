@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 FEATURE_MODULES: list[str] = [
     "govbot.features.core",
     "govbot.features.manage",
+    "govbot.features.surveys",
 ]
 
 

@@ -104,7 +104,7 @@ def settings_summary_blocks(team: StoredTeam) -> list[Block]:
         f"(ai-heavy {100 - s.track_target_human_first_pct}%) · juniors at least {s.junior_min_human_first_pct}% "
         f"human-first · at most {s.senior_review_cap} ai-heavy reviews per senior per sprint",
         f"*Zones:* 1 (human-only): {_names(s.zones.get(1, []))} · 2 (senior review): {_names(s.zones.get(2, []))}"
-        f" · 3 (AI-friendly): {_names(s.zones.get(3, []))} and everything unlisted",
+        f" · 3 (AI-friendly): {_names(s.zones.get(3, [])) + ' and ' if s.zones.get(3) else ''}everything unlisted",
         f"*Jira:* reviewer field {reviewer} · comments on rule breaks {'on' if s.jira_comments else 'off'} · "
         f"labels {labels} · incidents {_names(s.incident_issue_types)} · features {_names(s.feature_issue_types)}"
         f" · review queue {_names(s.review_statuses)}",

@@ -234,7 +234,7 @@ def _index(value: float | None, unit: str = " / 100") -> str:
     return "not asked" if value is None else f"{value:.1f}{unit}"
 
 
-def result_lines(view: ResultsText) -> list[str]:
+def result_lines(view: ResultsText, *, with_comments: bool = True) -> list[str]:
     """The results of one survey as mrkdwn lines; below the threshold only "not enough responses"."""
     head = f"*Pulse survey — team {mrkdwn_escape(view.team_name)}, closed {view.closed}*"
     shown = view.shown
@@ -254,10 +254,19 @@ def result_lines(view: ResultsText) -> list[str]:
         f"Share of shipped code AI generated: {_distribution(shown.ai_share)}",
     ]
     lines.extend(f":warning: {flag.message}" for flag in view.flags)
-    if shown.comments:
+    if shown.comments and with_comments:
         lines.append("Comments (in random order):")
         lines.extend("> " + mrkdwn_escape(comment).replace("\n", "\n> ") for comment in shown.comments)
     return lines
+
+
+def headline(shown: SurveyResults | NotEnoughResponses, *, k: int) -> str:
+    """The few figures of a closed survey for status and App Home (or why they are hidden)."""
+    if isinstance(shown, NotEnoughResponses):
+        return f"{NOT_ENOUGH_RESPONSES} (results need at least {k})"
+    rate = "n/a" if shown.response_rate is None else f"{shown.response_rate:.0f}%"
+    return (f"burnout index {_index(shown.burnout_index, '')}, learning index {_index(shown.learning_index, '')}, "
+            f"response rate {rate}")
 
 
 def open_survey_line(*, opened: str, closes: str, remind: str, invited: int, responses: int | None,
