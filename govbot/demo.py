@@ -116,6 +116,8 @@ def step_audit(ctx: DemoContext) -> None:
 # Feature steps are looked up by module and function name so that each feature owns its own step.
 FEATURE_STEPS: list[tuple[str, str, str]] = [
     # (title, module, function taking a DemoContext; it may print with ctx.say or return lines to print)
+    ("Refactoring sprints: plan-sprints in the Jira sandbox, then a postpone", "govbot.features.refactoring",
+     "demo_refactoring_step"),
     ("Settings: a manager changes a setting in the modal", "govbot.features.manage", "demo_settings_step"),
 ]
 

@@ -137,16 +137,13 @@ def test_one_open_survey_per_team_and_disabled_items_carry_over(engine):
     _close(engine, first, NOW + timedelta(hours=1))
     second = _start(engine, team, now=NOW + timedelta(hours=2))
     assert second.disabled_items == ["review_hours", "ai_share"]  # copied from the team's previous survey
-    with Session(engine) as session:
-        with pytest.raises(service.SurveyRefused, match="unknown survey items"):
+    _close(engine, second, NOW + timedelta(hours=3))
+    everything_but_comment = ["burnout", "review_drain", "review_hours", "learning", "comprehension", "ai_share"]
+    for disabled, problem in ((["happiness"], "unknown survey items"),
+                              (everything_but_comment, "at least one question")):
+        with Session(engine) as session, pytest.raises(service.SurveyRefused, match=problem):
             service.start_survey(session=session, key=KEY, team=team, now=NOW, actor="U0MANAGER1",
-                                 disabled=["happiness"])
-        everything_but_comment = ["burnout", "review_drain", "review_hours", "learning", "comprehension",
-                                  "ai_share"]
-        _close(engine, second, NOW + timedelta(hours=3))
-        with pytest.raises(service.SurveyRefused, match="at least one question"):
-            service.start_survey(session=session, key=KEY, team=team, now=NOW, actor="U0MANAGER1",
-                                 disabled=everything_but_comment)
+                                 disabled=disabled)
 
 
 def test_scheduled_send_runs_once_per_occurrence(engine, db_url):

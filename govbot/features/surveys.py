@@ -1,14 +1,13 @@
 """Pulse surveys on the Slack surface and in the scheduler (SPEC §5).
 
 Jobs ``send-survey`` (on survey_rrule), ``remind-survey`` and ``close-survey`` (every 15 minutes, acting only
-when something is due); `/govbot survey start|status|close|results`; the survey section of `/govbot status` and
-App Home; the ``survey_open`` button and the ``survey_submit`` modal. The use cases live in
+when something is due); `/govbot survey start|status|close|results`; the survey section of `/govbot status`
+and App Home; the ``survey_open`` button and the ``survey_submit`` modal. The use cases live in
 ``govbot.services.surveys`` and the Block Kit in ``govbot.slack.blocks.survey``; this module wires them.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from govbot.db import repo
@@ -26,6 +26,7 @@ from govbot.db.repo import StoredTeam
 from govbot.db.session import session_scope
 from govbot.db.tables import Survey
 from govbot.domain.schedule import anchor_in
+from govbot.domain.surveys import BLOCK_IDS as ANSWER_BLOCKS
 from govbot.domain.surveys import active_items
 from govbot.scheduler.registry import JobContext, job
 from govbot.scheduler.triggers import RRuleTrigger, every_minutes
@@ -40,10 +41,8 @@ from govbot.slack.registry import listeners, status_section, subcommand
 if TYPE_CHECKING:
     from govbot.bootstrap import Runtime
 
-log = logging.getLogger(__name__)
-
-# A fan-out of hundreds of DMs runs into Slack's rate limit on purpose and waits each 429 out; the default budget
-# of the shared client (6 retries) is for single calls, so the fan-out gets a client of its own with more.
+# A fan-out of hundreds of DMs runs into Slack's rate limit on purpose and waits each 429 out; the shared
+# client's budget (6 retries) is for single calls, so the fan-out gets a client of its own with more.
 FANOUT_RATE_LIMIT_RETRIES = 30
 # Errors Slack gives for one recipient that no retry can fix: the invitation is recorded as undeliverable.
 UNDELIVERABLE_ERRORS = frozenset(
@@ -70,7 +69,9 @@ def _fanout_notifier(notifier: Notifier) -> Notifier:
     return SlackNotifier(fanout_client(notifier.client)) if isinstance(notifier, SlackNotifier) else notifier
 
 
-def invitation_sender(notifier: Notifier, *, survey: Survey, team: StoredTeam, reminder: bool = False) -> service.Send:
+def invitation_sender(
+    notifier: Notifier, *, survey: Survey, team: StoredTeam, reminder: bool = False
+) -> service.Send:
     """A ``send(user_id)`` that DMs this survey's invitation (or reminder) with its ``survey_open`` button."""
     assert survey.id is not None
     text, blocks = ui.invitation_message(
@@ -104,12 +105,12 @@ def _close_note(session: Session, team: StoredTeam, survey: Survey) -> str:
     return ui.close_message(team_name=team.name, lines=lines)
 
 
-def _announce(runtime_engine: Any, notifier: Notifier, team: StoredTeam, survey: Survey, text: str,
+def _announce(engine: Engine, notifier: Notifier, team: StoredTeam, survey: Survey, text: str,
               now: datetime) -> bool:
     def send() -> str | None:
         return notifier.post(channel=team.spec.digest_channel, text=text)
 
-    return service.announce_close(engine=runtime_engine, survey=survey, send=send, now=now)
+    return service.announce_close(engine=engine, survey=survey, send=send, now=now)
 
 
 # --- jobs ---
@@ -236,7 +237,7 @@ def _survey_start(ctx: CommandContext) -> None:
             survey = service.start_survey(session=session, key=ctx.runtime.key, team=team, now=ctx.now,
                                           actor=ctx.user_id, disabled=disabled)
     except service.SurveyAlreadyOpen as exc:
-        ctx.reply(f"A survey is already open for team `{team.name}` until {ui.when_text(exc.survey.closes_at, tz)}. "
+        ctx.reply(f"A survey is already open for team `{team.name}` until {ui.when_text(exc.closes_at, tz)}. "
                   "`/govbot survey close` closes it early.")
         return
     except service.SurveyRefused as exc:
@@ -247,7 +248,8 @@ def _survey_start(ctx: CommandContext) -> None:
               f"{len(team.spec.members)} members by DM now. Non-responders get one reminder "
               f"{ui.when_text(survey.remind_at, tz)}; it closes {ui.when_text(survey.closes_at, tz)}.")
     send = invitation_sender(SlackNotifier(fanout_client(ctx.runtime.slack)), survey=survey, team=team)
-    report = service.invite_members(engine=ctx.runtime.engine, survey_id=survey.id, team=team, send=send, now=ctx.now)
+    report = service.invite_members(engine=ctx.runtime.engine, survey_id=survey.id, team=team, send=send,
+                                    now=ctx.now)
     ctx.reply(f"Survey invitations for team `{team.name}`: {report.summary('invitations')}.")
 
 
@@ -291,8 +293,12 @@ def _survey_close(ctx: CommandContext) -> None:
         if survey is None or survey.id is None:
             ctx.reply(f"No survey is open for team `{team.name}`.")
             return
-        closed = service.close_survey(session=session, key=ctx.runtime.key, survey_id=survey.id, now=ctx.now,
-                                      actor=ctx.user_id)
+        try:
+            closed = service.close_survey(session=session, key=ctx.runtime.key, survey_id=survey.id,
+                                          now=ctx.now, actor=ctx.user_id)
+        except service.SurveyRefused as exc:  # closed by someone else a moment ago
+            ctx.reply(str(exc))
+            return
         found = service.closed_results(session=session, team=team, survey=closed)
         lines = ui.result_lines(_results_text(team, found)) if found else []
         note = _close_note(session, team, closed)
@@ -307,11 +313,14 @@ def _survey_results(ctx: CommandContext) -> None:
     with Session(ctx.runtime.engine) as session:
         found = service.closed_results(session=session, team=team)
         current = service.get_open_survey(session=session, team_id=team.id)
-    lines = ui.result_lines(_results_text(team, found)) if found else [f"No survey of team `{team.name}` has closed yet."]
+    if found is not None:
+        lines = ui.result_lines(_results_text(team, found))
+    else:
+        lines = [f"No survey of team `{team.name}` has closed yet."]
     if current is not None:
         # No live results: comparing two looks before and after one answer would reveal that answer.
-        lines.append(f"A survey is open until {ui.when_text(current.closes_at, team.spec.timezone)}: its results "
-                     "are computed when it closes.")
+        closes = ui.when_text(current.closes_at, team.spec.timezone)
+        lines.append(f"A survey is open until {closes}: its results are computed when it closes.")
     ctx.reply("\n".join(lines), blocks=ui.text_blocks(lines))
 
 
@@ -330,15 +339,15 @@ def _modal_for(runtime: Runtime, *, user_id: str, value: str | None, now: dateti
     except ValueError:
         return ui.notice_modal("This survey button is not valid any more.")
     with Session(runtime.engine) as session:
-        checked = service.check_answerable(session=session, key=runtime.key, survey_id=survey_id, user_id=user_id,
-                                           now=now)
+        checked = service.check_answerable(session=session, key=runtime.key, survey_id=survey_id,
+                                           user_id=user_id, now=now)
         if isinstance(checked, service.Refused):
             return ui.notice_modal(checked.message)
         team = repo.get_team_by_id(session=session, team_id=checked.team_id)
     assert team is not None
-    return ui.survey_modal(survey_id=survey_id, team_id=team.id, team_name=team.name,
-                           disabled=checked.disabled_items, closes=ui.when_text(checked.closes_at, team.spec.timezone),
-                           k=team.settings.anonymity_min_responses)
+    closes = ui.when_text(checked.closes_at, team.spec.timezone)
+    return ui.survey_modal(survey_id=survey_id, team_id=team.id, team_name=team.name, closes=closes,
+                           disabled=checked.disabled_items, k=team.settings.anonymity_min_responses)
 
 
 def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -372,7 +381,8 @@ def survey_listeners(app: App, runtime: Runtime) -> None:
     def open_survey(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         action = (body.get("actions") or [{}])[0]
-        modal = _modal_for(runtime, user_id=body["user"]["id"], value=action.get("value"), now=runtime.clock())
+        user_id = body["user"]["id"]
+        modal = _modal_for(runtime, user_id=user_id, value=action.get("value"), now=runtime.clock())
         client.views_open(trigger_id=body["trigger_id"], view=modal)
 
     @app.view(CallbackId.SURVEY_SUBMIT)
@@ -465,14 +475,29 @@ def demo_survey_step(
                                  channel_id=dm_channel_id(user_id))
 
         def opened(trigger: str | None = click.trigger_id) -> dict[str, Any] | None:
-            calls = [c for c in sandbox.calls_of("views.open") if c.body.get("trigger_id") == trigger and not c.failed]
+            calls = [c for c in sandbox.calls_of("views.open")
+                     if c.body.get("trigger_id") == trigger and not c.failed]
             return calls[-1].body["view"] if calls else None
 
         modal = _wait_until(opened, timeout=timeout, what="the survey modal")
         block_ids = [b["block_id"] for b in modal["blocks"] if b.get("type") == "input"]
         answers = _simulated_answers(rng, block_ids)
-        sim.view_submission(user_id=user_id, callback_id=CallbackId.SURVEY_SUBMIT,
-                            values=ui.state_values(answers), private_metadata=modal["private_metadata"])
+        metadata = modal["private_metadata"]
+        answer = sim.view_submission(user_id=user_id, callback_id=CallbackId.SURVEY_SUBMIT,
+                                     values=ui.state_values(answers), private_metadata=metadata)
+        if "Thank you" not in answer.body:
+            raise RuntimeError(f"a demo answer was not stored: {answer.status} {answer.body[:200]}")
+    again = sim.view_submission(user_id=members[0], callback_id=CallbackId.SURVEY_SUBMIT,
+                                values=ui.state_values(_simulated_answers(rng, list(ANSWER_BLOCKS))),
+                                private_metadata=modal["private_metadata"])
+    refused = service.ALREADY_ANSWERED if service.ALREADY_ANSWERED in again.body else "NOT REFUSED"
+    lines = [
+        f"{manager}: /govbot survey start → {len(members)} invitations, one DM per member, with a button",
+        f"{count} members clicked it (views.open → survey_submit modal) and answered, none linked to a name",
+        f"{members[0]} answering a second time → {refused}",
+        f"{manager}: /govbot survey close → results (shown because {count} ≥ anonymity_min_responses "
+        f"{team.settings.anonymity_min_responses}):",
+    ]
     sim.slash_command(f"survey close --team {team_name}", user_id=manager, channel_id=channel)
 
     def closed() -> service.ClosedResults | None:
@@ -483,4 +508,4 @@ def demo_survey_step(
             return service.closed_results(session=session, team=team, survey=row)
 
     found = _wait_until(closed, timeout=timeout, what="the survey to close")
-    return [line.replace("*", "") for line in ui.result_lines(_results_text(team, found))]
+    return [*lines, *("  " + line.replace("*", "") for line in ui.result_lines(_results_text(team, found)))]

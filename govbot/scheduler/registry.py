@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Modules whose import registers jobs, subcommands and status sections (each feature adds its module here).
 FEATURE_MODULES: list[str] = [
     "govbot.features.core",
+    "govbot.features.refactoring",
     "govbot.features.manage",
     "govbot.features.surveys",
 ]

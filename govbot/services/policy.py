@@ -223,8 +223,9 @@ def check_refactor_capacity(ctx: PolicyContext) -> str:
     share = measure_share(tracker=ctx.tracker, team=ctx.team, board=snapshot.board, sprint=active.sprint,
                           issues=ctx.active_issues())
     shown = f"{share.pct:.0f}%" if share.pct is not None else "nothing to measure"
-    if not cadence.is_below_capacity(share, capacity_pct=settings.refactor_capacity_pct):
-        return f"refactoring sprint {active.number}: refactor share {shown} (reserved {settings.refactor_capacity_pct}%)"
+    reserved = settings.refactor_capacity_pct
+    if not cadence.is_below_capacity(share, capacity_pct=reserved):
+        return f"refactoring sprint {active.number}: refactor share {shown} (reserved {reserved}%)"
     dm, post = capacity_messages(team=ctx.team, sprint=active, share=share, by_points=by_points,
                                  checkpoint=checkpoint)
     ctx.end_transaction()

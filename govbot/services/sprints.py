@@ -247,7 +247,7 @@ def _change_text(write: SprintWrite) -> str:
 
 
 def _day(moment: datetime | None) -> str:
-    return moment.strftime("%a %d %b %Y") if moment is not None else "?"
+    return f"{moment:%a} {moment.day} {moment:%b %Y}" if moment is not None else "?"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -498,8 +498,13 @@ def record_override(*, session: Session, tracker: SprintTracker, key: bytes, tea
     every = team.settings.refactor_every
     number = cadence.next_refactor_sprint(snapshot.current_number, every=every, overrides=snapshot.overrides)
     override = Override(sprint_number=number, kind=kind, reason=reason)
-    effect = cadence.override_effect(override, every=every, overrides=snapshot.overrides, upto=number + every)
+    # The window shows the sprint moved and the one after it: a postpone moves both (3, 6 → 4, 7), a skip one.
+    upto = number + every + 1
+    effect = cadence.override_effect(override, every=every, overrides=snapshot.overrides, upto=upto)
     overrides = [*snapshot.overrides, override]
+    window = [*snapshot.overrides], overrides
+    before, after = (sorted(n for n in cadence.refactor_sprint_numbers(every=every, overrides=o, upto=upto)
+                            if n >= number) for o in window)
     savepoint = session.begin_nested()
     try:
         session.add(SprintOverride(team_id=team.id, sprint_number=number, kind=kind, reason=reason, actor=actor,
@@ -513,8 +518,7 @@ def record_override(*, session: Session, tracker: SprintTracker, key: bytes, tea
     store_anchor(session=session, key=key, now=now, team=team, snapshot=snapshot, actor=actor)
     audit.record(session=session, key=key, now=now, actor=actor, action=f"refactor.{kind}", team=team.name,
                  target=f"refactor-sprint:{number}", reason=reason,
-                 before={"refactor_sprints": sorted(effect.removed)},
-                 after={"refactor_sprints": sorted(effect.added)})
+                 before={"refactor_sprints": before}, after={"refactor_sprints": after})
     stored = BoardSnapshot(board=snapshot.board, sprints=snapshot.sprints, anchor_id=snapshot.anchor_id,
                            anchor_is_new=False, overrides=overrides, numbered=snapshot.numbered)
     next_number = cadence.next_refactor_sprint(snapshot.current_number, every=every, overrides=overrides)

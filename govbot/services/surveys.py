@@ -2,7 +2,7 @@
 
 How anonymity is kept here (the schema keeps the rest, see ``govbot.db.tables``):
 - an answer is one ``survey_response`` row (survey, day, answers), written in the same transaction as the
-  participation digest HMAC(key, "<survey id>:<user id>"); neither row holds anything that points at the other;
+  participation digest HMAC(key, "<survey id>:<user id>"); neither row holds anything pointing at the other;
 - the invitation ledger names who was *invited* (the whole team, no secret), never who answered; the reminder
   ledger is keyed by an HMAC too, because the people reminded are exactly those who had not answered;
 - an open survey shows no indices at all: two looks at running results, before and after one person answers,
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -49,10 +49,10 @@ KIND_REMIND = "survey_remind"  # key "<survey id>:<HMAC>" (see reminder_key)
 KIND_CLOSE_NOTE = "survey_close_note"  # key "<survey id>"
 FANOUT_WORKERS = 4  # concurrent sends: enough to keep up with Slack's pace despite each call's latency
 FAILED_PREFIX = "failed:"
-ANSWER_FIELDS = ("burnout", "review_drain", "review_hours", "learning", "comprehension", "ai_share", "comment")
+ANSWER_FIELDS = tuple(field.name for field in fields(domain.Answers))  # the answer columns of survey_response
 
-ALREADY_ANSWERED = ("You have already answered this survey: thank you! Answers are anonymous, so they cannot be "
-                    "changed or sent twice.")
+ALREADY_ANSWERED = ("You have already answered this survey: thank you! Answers are anonymous, so they "
+                    "cannot be changed or sent twice.")
 
 
 class SurveyRefused(Exception):
@@ -60,11 +60,12 @@ class SurveyRefused(Exception):
 
 
 class SurveyAlreadyOpen(SurveyRefused):
-    """The team has an open survey already (``survey`` is it)."""
+    """The team has an open survey already (its id and closing time are kept: the row may be gone by then)."""
 
     def __init__(self, survey: Survey):
         super().__init__("a survey is already open for this team")
-        self.survey = survey
+        self.survey_id = survey.id
+        self.closes_at = survey.closes_at
 
 
 class Undeliverable(Exception):
@@ -116,14 +117,19 @@ def response_count(*, session: Session, survey_id: int) -> int:
     return int(session.exec(query).one())  # type: ignore[call-overload]
 
 
-def _ledger_rows(session: Session, kind: str, survey_id: int) -> list[tuple[str, datetime | None, str | None]]:
+LedgerRow = tuple[str, datetime | None, str | None]  # (key after "<survey id>:", done at, ref)
+
+
+def _ledger_rows(session: Session, kind: str, survey_id: int) -> list[LedgerRow]:
     query = select(Delivery.key, Delivery.done_at, Delivery.ref).where(
         Delivery.kind == kind, col(Delivery.key).startswith(f"{survey_id}:")
     )
     return [(k.split(":", 1)[1], done, ref) for k, done, ref in session.exec(query)]  # type: ignore[misc]
 
 
-def delivered_invitations(*, session: Session, survey_id: int, sent_before: datetime | None = None) -> list[str]:
+def delivered_invitations(
+    *, session: Session, survey_id: int, sent_before: datetime | None = None
+) -> list[str]:
     """User ids whose invitation Slack accepted (optionally: before a time)."""
     return [
         user for user, done, ref in _ledger_rows(session, KIND_INVITE, survey_id)
@@ -134,7 +140,8 @@ def delivered_invitations(*, session: Session, survey_id: int, sent_before: date
 
 def was_invited(*, session: Session, survey_id: int, user_id: str) -> bool:
     """Whether an invitation to this user was sent (or is being sent)."""
-    query = select(Delivery.id).where(Delivery.kind == KIND_INVITE, Delivery.key == invitation_key(survey_id, user_id))
+    key = invitation_key(survey_id, user_id)
+    query = select(Delivery.id).where(Delivery.kind == KIND_INVITE, Delivery.key == key)
     return session.exec(query).first() is not None
 
 
@@ -204,7 +211,7 @@ def start_survey(
         savepoint.commit()
     except IntegrityError:
         savepoint.rollback()
-        raise SurveyRefused("A survey was started for this team a moment ago: it is being sent now.") from None
+        raise SurveyRefused("A survey was started for this team a moment ago: it is on its way.") from None
     audit.record(
         session=session, key=key, now=now, actor=actor, action="survey.start", team=team.name,
         target=f"survey:{survey.id}", before=None,
@@ -228,7 +235,9 @@ def due_occurrence(*, team: StoredTeam, now: datetime) -> datetime | None:
     return occurrence
 
 
-def start_scheduled(*, session: Session, key: bytes, team: StoredTeam, now: datetime) -> tuple[Survey | None, str]:
+def start_scheduled(
+    *, session: Session, key: bytes, team: StoredTeam, now: datetime
+) -> tuple[Survey | None, str]:
     """The survey of the due occurrence: started now, or found (to resume its invitations); with a note."""
     occurrence_at = due_occurrence(team=team, now=now)
     if occurrence_at is None:
@@ -244,7 +253,7 @@ def start_scheduled(*, session: Session, key: bytes, team: StoredTeam, now: date
         survey = start_survey(session=session, key=key, team=team, now=now, actor=audit.SYSTEM,
                               occurrence=occurrence)
     except SurveyAlreadyOpen as exc:
-        return None, f"skipped: survey {exc.survey.id} is still open"
+        return None, f"skipped: survey {exc.survey_id} is still open"
     except SurveyRefused as exc:
         # Another process started this occurrence between our read and our insert: resume theirs.
         existing = session.exec(query).first()
@@ -270,13 +279,11 @@ class FanOutReport:
 
     def summary(self, noun: str) -> str:
         """One line for job summaries and replies."""
-        parts = [f"{self.sent} {noun} sent"]
-        for label, value in (("already sent", self.already_done), ("being sent by another run", self.in_flight),
-                             ("undeliverable", self.undeliverable), ("to retry on the next run", self.failed),
-                             ("not needed any more", self.skipped)):
-            if value:
-                parts.append(f"{value} {label}")
-        return ", ".join(parts)
+        others = (("already sent", self.already_done), ("being sent by another run", self.in_flight),
+                  ("undeliverable", self.undeliverable), ("to retry on the next run", self.failed),
+                  ("not needed any more", self.skipped))
+        shown = [f"{value} {label}" for label, value in others if value]
+        return ", ".join([f"{self.sent} {noun} sent", *shown])
 
 
 def _advancing_from(now: datetime) -> Callable[[], datetime]:
@@ -318,11 +325,12 @@ def _fan_out(
                 return "skipped"
             ref = send(user_id)
         except Undeliverable as exc:
-            ledger.complete(engine=engine, kind=kind, key=claim_key, now=clock(), ref=f"{FAILED_PREFIX}{exc}"[:255])
+            failure = f"{FAILED_PREFIX}{exc}"[:255]
+            ledger.complete(engine=engine, kind=kind, key=claim_key, now=clock(), ref=failure)
             return "undeliverable"
         except Exception as exc:
             # No user id in the log: for a reminder it would name someone who has not answered.
-            log.warning("one %s could not be sent (%s); the next run retries it", kind, exc.__class__.__name__)
+            log.warning("one %s could not be sent (%s); the next run retries it", kind, type(exc).__name__)
             ledger.release(engine=engine, kind=kind, key=claim_key)
             return "failed"
         except BaseException:
@@ -348,12 +356,14 @@ def _fan_out(
 
 def pending_invitees(*, session: Session, survey_id: int, team: StoredTeam) -> list[str]:
     """Members whose invitation is not done yet (a member who joined after the start is invited too)."""
-    done = {user for user, finished, _ in _ledger_rows(session, KIND_INVITE, survey_id) if finished is not None}
+    rows = _ledger_rows(session, KIND_INVITE, survey_id)
+    done = {user for user, finished, _ in rows if finished is not None}
     return [m.slack for m in team.spec.members if m.slack not in done]
 
 
 def invite_members(
-    *, engine: Engine, survey_id: int, team: StoredTeam, send: Send, now: datetime, workers: int = FANOUT_WORKERS
+    *, engine: Engine, survey_id: int, team: StoredTeam, send: Send, now: datetime,
+    workers: int = FANOUT_WORKERS,
 ) -> FanOutReport:
     """DM every member not yet invited to this open survey, each exactly once; resumable at any point."""
     with Session(engine) as session:
@@ -361,8 +371,9 @@ def invite_members(
         if survey is None or survey.status != "open":
             return FanOutReport()
         pending = pending_invitees(session=session, survey_id=survey_id, team=team)
-    report = _fan_out(engine=engine, kind=KIND_INVITE, targets=[(invitation_key(survey_id, u), u) for u in pending],
-                      send=send, now=now, team_id=team.id, workers=workers)
+    targets = [(invitation_key(survey_id, user), user) for user in pending]
+    report = _fan_out(engine=engine, kind=KIND_INVITE, targets=targets, send=send, now=now, team_id=team.id,
+                      workers=workers)
     report.already_done = len(team.spec.members) - len(pending)
     with session_scope(engine) as session:
         delivered = len(delivered_invitations(session=session, survey_id=survey_id))
@@ -378,14 +389,14 @@ def reminder_targets(*, session: Session, key: bytes, survey: Survey) -> list[st
     digests = {participation_digest(key=key, survey_id=survey.id, user_id=u): u for u in invited}
     answered: set[str] = set()
     chosen = list(digests)
-    for start in range(0, len(chosen), 500):
-        batch = chosen[start:start + 500]
-        answered.update(session.exec(select(SurveyParticipation.digest).where(col(SurveyParticipation.digest).in_(batch))))
-    reminded = {user for user, done, _ in _ledger_rows(session, KIND_REMIND, survey.id) if done is not None}
+    for start in range(0, len(chosen), 500):  # bounded IN lists, whatever the team's size
+        column = col(SurveyParticipation.digest)
+        answered.update(session.exec(select(column).where(column.in_(chosen[start:start + 500]))))
+    rows = _ledger_rows(session, KIND_REMIND, survey.id)
+    reminded = {f"{survey.id}:{rest}" for rest, done, _ in rows if done is not None}
     return [
         user for digest, user in digests.items()
-        if digest not in answered and reminder_key(key=key, survey_id=survey.id, user_id=user).split(":", 1)[1]
-        not in reminded
+        if digest not in answered and reminder_key(key=key, survey_id=survey.id, user_id=user) not in reminded
     ]
 
 
@@ -475,7 +486,8 @@ def submit_response(
     assert team is not None and survey.id is not None
     savepoint = session.begin_nested()
     try:
-        session.add(SurveyParticipation(digest=participation_digest(key=key, survey_id=survey.id, user_id=user_id)))
+        digest = participation_digest(key=key, survey_id=survey.id, user_id=user_id)
+        session.add(SurveyParticipation(digest=digest))
         session.add(SurveyResponse(survey_id=survey.id, day=now.astimezone(zone(team.timezone)).date(),
                                    **{name: getattr(answers, name) for name in ANSWER_FIELDS}))
         session.flush()
@@ -508,7 +520,8 @@ def results_from_json(data: Mapping[str, Any]) -> domain.SurveyResults:
 def _reshuffle_rows(session: Session, survey_id: int, rng: random.Random) -> None:
     """Rewrite the survey's responses in random order, so row order says nothing about answer order."""
     table = SurveyResponse.__table__  # type: ignore[attr-defined]
-    rows = [dict(row) for row in session.execute(table.select().where(table.c.survey_id == survey_id)).mappings()]
+    selected = session.execute(table.select().where(table.c.survey_id == survey_id))
+    rows = [dict(row) for row in selected.mappings()]
     rng.shuffle(rows)
     session.execute(delete(table).where(table.c.survey_id == survey_id))
     if rows:
@@ -516,10 +529,12 @@ def _reshuffle_rows(session: Session, survey_id: int, rng: random.Random) -> Non
 
 
 def close_survey(
-    *, session: Session, key: bytes, survey_id: int, now: datetime, actor: str, rng: random.Random | None = None
+    *, session: Session, key: bytes, survey_id: int, now: datetime, actor: str,
+    rng: random.Random | None = None,
 ) -> Survey:
     """Close an open survey and store its results (computed over every stored answer); the caller commits."""
-    query = select(Survey).where(Survey.id == survey_id).with_for_update().execution_options(populate_existing=True)
+    query = select(Survey).where(Survey.id == survey_id).with_for_update()
+    query = query.execution_options(populate_existing=True)
     survey = session.exec(query).first()
     if survey is None or survey.status != "open":
         raise SurveyRefused("That survey is not open any more.")
@@ -571,7 +586,7 @@ def stored_results(survey: Survey) -> domain.SurveyResults | None:
 
 @dataclass(frozen=True)
 class ClosedResults:
-    """A closed survey's results as they may be shown: gated, compared with the previous shown survey, flagged."""
+    """A closed survey's results as they may be shown: gated, compared with the previous one, flagged."""
 
     survey: Survey
     shown: domain.SurveyResults | domain.NotEnoughResponses
@@ -585,7 +600,9 @@ def _gated(survey: Survey | None, k: int) -> domain.SurveyResults | domain.NotEn
     return None if results is None else domain.gate(results, responses=results.responses, k=k)
 
 
-def closed_results(*, session: Session, team: StoredTeam, survey: Survey | None = None) -> ClosedResults | None:
+def closed_results(
+    *, session: Session, team: StoredTeam, survey: Survey | None = None
+) -> ClosedResults | None:
     """The results of the team's last closed survey (or of ``survey``), through the anonymity gate."""
     survey = survey or get_closed_survey(session=session, team_id=team.id)
     k = team.settings.anonymity_min_responses
@@ -597,7 +614,8 @@ def closed_results(*, session: Session, team: StoredTeam, survey: Survey | None 
     previous = _gated(get_closed_survey(session=session, team_id=team.id, before=survey), k)
     comparable = previous if isinstance(previous, domain.SurveyResults) else None
     deltas = domain.compare(shown, comparable) if comparable is not None else None
-    return ClosedResults(survey=survey, shown=shown, deltas=deltas, flags=domain.flags(shown, comparable), k=k)
+    found = domain.flags(shown, comparable)
+    return ClosedResults(survey=survey, shown=shown, deltas=deltas, flags=found, k=k)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Block Kit for pulse surveys: invitation and reminder DMs, the survey modal, notices, result and status texts.
+"""Block Kit for pulse surveys: invitation and reminder DMs, the survey modal, notices, results and status.
 
 Pure builders over ``slack_sdk.models``; the questionnaire itself (texts, options, order) comes from
 ``govbot.domain.surveys`` so there is exactly one copy of the validated wording.
@@ -84,18 +84,17 @@ def invitation_message(
 ) -> tuple[str, list[Block]]:
     """The DM with the ``survey_open`` button: plain-text fallback and blocks (also used for the reminder)."""
     if reminder:
-        text = (f"Reminder: team {team_name}'s pulse survey is still open until {closes}. "
-                "It takes two minutes and is anonymous.")
+        text = (f"Reminder: the pulse survey for team {team_name} is open until {closes}. It takes about two "
+                "minutes and is anonymous.")
     else:
-        text = (f"Team {team_name}'s pulse survey is open until {closes}: {questions} short questions, "
-                "two minutes, anonymous.")
+        text = (f"Pulse survey for team {team_name}: {questions} short questions, about two minutes, anonymous. "
+                f"Open until {closes}.")
+    shown = f"*{mrkdwn_escape(text)}*" if reminder else mrkdwn_escape(text)
+    button = ButtonElement(text="Answer the survey", action_id=ActionId.SURVEY_OPEN, value=str(survey_id),
+                           style="primary")
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{mrkdwn_escape(text)}*" if reminder else mrkdwn_escape(text))),
-        ActionsBlock(
-            block_id="survey_invitation",
-            elements=[ButtonElement(text="Answer the survey", action_id=ActionId.SURVEY_OPEN, value=str(survey_id),
-                                    style="primary")],
-        ),
+        SectionBlock(text=MarkdownTextObject(text=shown)),
+        ActionsBlock(block_id="survey_invitation", elements=[button]),
         ContextBlock(elements=[MarkdownTextObject(text=anonymity_note(k))]),
     ]
     return text, blocks
@@ -109,7 +108,7 @@ def anonymity_note(k: int) -> str:
 
 def close_message(*, team_name: str, lines: Sequence[str]) -> str:
     """The channel note posted when a survey closes."""
-    head = f"Team {team_name}'s pulse survey has closed. `/govbot survey results` shows the results."
+    head = f"The pulse survey for team {team_name} has closed. `/govbot survey results` shows the results."
     return "\n".join([head, *lines])
 
 
@@ -117,25 +116,27 @@ def close_message(*, team_name: str, lines: Sequence[str]) -> str:
 
 
 def _answer_options(item: Item) -> list[Option]:
-    # Slack caps option text at 75 characters; the validated burnout answers are longer, so they are printed in
-    # full above the input and the radio buttons carry their numbers only (never a shortened paraphrase).
+    # Slack caps option text at 75 characters; the validated burnout answers are longer, so they are printed
+    # in full above the input and the radio buttons carry their numbers only (never a shortened paraphrase).
     if item.validated:
         return [Option(value=str(o.value), text=str(o.value)) for o in item.options]
     return [Option(value=str(o.value), text=o.label) for o in item.options]
 
 
 def _item_blocks(item: Item) -> list[Block]:
+    optional = not item.required
     if item.kind == "text":
-        element = PlainTextInputElement(action_id=ANSWER_ACTION, multiline=True, max_length=item.max_chars)
-        return [InputBlock(block_id=item.block_id, label=item.label, element=element, optional=not item.required)]
+        text = PlainTextInputElement(action_id=ANSWER_ACTION, multiline=True, max_length=item.max_chars)
+        return [InputBlock(block_id=item.block_id, label=item.label, element=text, optional=optional)]
     radio = RadioButtonsElement(action_id=ANSWER_ACTION, options=_answer_options(item))
     if not item.validated:
-        return [InputBlock(block_id=item.block_id, label=item.label, element=radio, optional=not item.required)]
+        return [InputBlock(block_id=item.block_id, label=item.label, element=radio, optional=optional)]
     statements = "\n".join(f"*{o.value}.* {o.label}" for o in item.options)
     return [
-        SectionBlock(block_id=f"{item.block_id}_statements", text=MarkdownTextObject(text=f"*{item.label}:*\n{statements}")),
-        InputBlock(block_id=item.block_id, label="Your answer: the number of the statement above", element=radio,
-                   optional=not item.required),
+        SectionBlock(block_id=f"{item.block_id}_statements",
+                     text=MarkdownTextObject(text=f"*{item.label}:*\n{statements}")),
+        InputBlock(block_id=item.block_id, label="Your answer: the number of the statement above",
+                   element=radio, optional=optional),
     ]
 
 
@@ -143,8 +144,8 @@ def survey_modal(*, survey_id: int, team_id: int, team_name: str, disabled: Coll
                  k: int) -> View:
     """The ``survey_submit`` modal: each active item under its SPEC block id, in questionnaire order."""
     blocks: list[Block] = [
-        SectionBlock(block_id="survey_intro",
-                     text=MarkdownTextObject(text=f"Team *{mrkdwn_escape(team_name)}* · open until {closes}")),
+        SectionBlock(block_id="survey_intro", text=MarkdownTextObject(
+            text=f"Team *{mrkdwn_escape(team_name)}* · open until {closes}")),
         ContextBlock(block_id="survey_anonymity", elements=[MarkdownTextObject(text=anonymity_note(k))]),
     ]
     for item in active_items(disabled):
@@ -168,11 +169,12 @@ def notice_modal(text: str, *, title: str = MODAL_TITLE) -> View:
 
 def thanks_modal(k: int) -> View:
     """What replaces the survey modal once the answers are stored."""
-    return notice_modal(f"Thank you: your answers are stored, anonymously. {anonymity_note(k)}", title="Thank you")
+    text = f"Thank you: your answers are stored, anonymously. {anonymity_note(k)}"
+    return notice_modal(text, title="Thank you")
 
 
 def submitted_answers(values: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
-    """The raw answer per block id from a view's ``state.values`` (radio: the option value; text: the text)."""
+    """The raw answer per block id from a view's ``state.values`` (radio: the option's value; text: text)."""
     answers: dict[str, str | None] = {}
     for block_id, actions in values.items():
         if not isinstance(actions, Mapping):
@@ -242,14 +244,19 @@ def result_lines(view: ResultsText, *, with_comments: bool = True) -> list[str]:
         return [head, f"{NOT_ENOUGH_RESPONSES.capitalize()}: results are shown only when at least {view.k} "
                       "people answered."]
     rate = "n/a" if shown.response_rate is None else f"{shown.response_rate:.1f}%"
+    responded = f"{shown.responses} of {shown.invited} invited ({rate})"
+
+    def figure(label: str, name: str, *, unit: str = " / 100", note: str = "") -> str:
+        return f"{label}: {_index(getattr(shown, name), unit)}{note}{_delta(view.deltas, name)}"
+
     lines = [
         head,
-        f"Responses: {shown.responses} of {shown.invited} invited ({rate}){_delta(view.deltas, 'response_rate')}",
-        f"Burnout index: {_index(shown.burnout_index)} (higher is worse){_delta(view.deltas, 'burnout_index')}",
-        f"At burnout level 3 or more: {_index(shown.burnout_share, '%')}{_delta(view.deltas, 'burnout_share')}",
-        f"Review drain: {_index(shown.review_drain_index)}{_delta(view.deltas, 'review_drain_index')}",
-        f"Learning index: {_index(shown.learning_index)} (higher is better){_delta(view.deltas, 'learning_index')}",
-        f"Comprehension: {_index(shown.comprehension_index)}{_delta(view.deltas, 'comprehension_index')}",
+        f"Responses: {responded}{_delta(view.deltas, 'response_rate')}",
+        figure("Burnout index", "burnout_index", note=" (higher is worse)"),
+        figure("At burnout level 3 or more", "burnout_share", unit="%"),
+        figure("Review drain", "review_drain_index"),
+        figure("Learning index", "learning_index", note=" (higher is better)"),
+        figure("Comprehension", "comprehension_index"),
         f"Hours reviewing others' code per week: {_distribution(shown.review_hours)}",
         f"Share of shipped code AI generated: {_distribution(shown.ai_share)}",
     ]
@@ -265,8 +272,8 @@ def headline(shown: SurveyResults | NotEnoughResponses, *, k: int) -> str:
     if isinstance(shown, NotEnoughResponses):
         return f"{NOT_ENOUGH_RESPONSES} (results need at least {k})"
     rate = "n/a" if shown.response_rate is None else f"{shown.response_rate:.0f}%"
-    return (f"burnout index {_index(shown.burnout_index, '')}, learning index {_index(shown.learning_index, '')}, "
-            f"response rate {rate}")
+    burnout, learning = _index(shown.burnout_index, ""), _index(shown.learning_index, "")
+    return f"burnout index {burnout}, learning index {learning}, response rate {rate}"
 
 
 def open_survey_line(*, opened: str, closes: str, remind: str, invited: int, responses: int | None,

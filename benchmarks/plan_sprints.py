@@ -1,0 +1,114 @@
+"""Benchmark (not a test): `plan-sprints` for many teams against one Jira sandbox with network-like latency.
+
+Each team gets its own Scrum board with an active sprint. The first run plans every board (reads it, anchors
+the cadence, creates the horizon's sprints); the second run finds every board in line and writes nothing. For
+each run it prints the Jira requests (counted by the tracker, and by the sandbox as a cross-check), the writes,
+and the wall-clock seconds.
+
+    .venv/bin/python benchmarks/plan_sprints.py [--teams 200] [--latency 0.05] [--mode cloud|datacenter]
+                                                [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from govbot.bootstrap import build_runtime  # noqa: E402
+from govbot.config import load_settings  # noqa: E402
+from govbot.db.migrate import upgrade  # noqa: E402
+from govbot.db.session import session_scope  # noqa: E402
+from govbot.sandbox.jira_api import JiraSandbox  # noqa: E402
+from govbot.sandbox.jira_seed import STORY_POINTS_FIELD  # noqa: E402
+from govbot.scheduler.jobs import run_job  # noqa: E402
+from govbot.services.teams import apply_specs  # noqa: E402
+from govbot.slack.notifier import RecordingNotifier  # noqa: E402
+from govbot.teamconfig import TeamSpec  # noqa: E402
+from govbot.tracker import JiraTracker  # noqa: E402
+
+FIRST_BOARD_ID = 1000
+KEY = "benchmark-secret-key-0123456789"
+
+
+def seed_boards(jira: JiraSandbox, teams: int, now: datetime) -> None:
+    """One Scrum board per team, each with a closed and an active two-week sprint."""
+    start = (now - timedelta(days=4)).replace(hour=9, minute=0, second=0, microsecond=0)
+    for index in range(teams):
+        board_id = FIRST_BOARD_ID + index
+        jira.add_board(id=board_id, name=f"Team {index:03d}", estimation_field=STORY_POINTS_FIELD)
+        jira.add_sprint(board_id=board_id, name=f"T{index:03d} Sprint 9", state="closed",
+                        start=start - timedelta(days=14), end=start, complete=start)
+        jira.add_sprint(board_id=board_id, name=f"T{index:03d} Sprint 10", state="active", start=start,
+                        end=start + timedelta(days=14))
+
+
+def team_specs(teams: int) -> list[TeamSpec]:
+    """The governed teams, one per board."""
+    return [
+        TeamSpec(name=f"team-{index:03d}", jira_board_id=FIRST_BOARD_ID + index, jira_project="PAY",
+                 digest_channel="C0BENCH0001", timezone="Europe/Berlin", managers=["U0MANAGER1"])
+        for index in range(teams)
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teams", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds the sandbox waits per request")
+    parser.add_argument("--mode", choices=("cloud", "datacenter"), default="cloud")
+    parser.add_argument("--workers", type=int, default=1, help="teams planned in parallel (1: one after another)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    now = datetime.now(UTC)
+    jira = JiraSandbox(mode=args.mode, now=now).start()
+    seed_boards(jira, args.teams, now)
+    with tempfile.TemporaryDirectory(prefix="govbot-bench-") as folder:
+        url = f"sqlite:///{folder}/govbot.db"
+        upgrade(url)
+        settings = load_settings(sandbox=True, DATABASE_URL=url, GOVBOT_SECRET_KEY=KEY,
+                                 SLACK_API_URL="http://127.0.0.1:9/api/")
+        tracker = JiraTracker(url=jira.url, **jira.credentials)
+        runtime = build_runtime(settings, clock=lambda: now, tracker_factory=lambda: tracker)
+        specs = team_specs(args.teams)
+        with session_scope(runtime.engine) as session:
+            apply_specs(session=session, key=runtime.key, now=now, actor="benchmark", specs=specs,
+                        source="benchmark")
+        jira.set_latency(args.latency)
+        notifier = RecordingNotifier(echo=lambda _line: None)
+
+        def plan(spec: TeamSpec) -> str:
+            return run_job(runtime, "plan-sprints", spec.name, now=now, notifier=notifier, echo=lambda _l: None)
+
+        print(f"plan-sprints for {args.teams} teams, Jira sandbox ({args.mode}) with {args.latency * 1000:.0f} ms "
+              f"latency per request, {args.workers} worker(s), SQLite")
+        for label in ("first run", "second run (no-op)"):
+            calls, served = tracker.calls, len(jira.calls)
+            writes = len(jira.calls_to("/rest/agile/1.0/sprint", "POST"))
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=args.workers) as pool:
+                summaries = list(pool.map(plan, specs))
+            seconds = time.perf_counter() - started
+            made = tracker.calls - calls
+            wrote = len(jira.calls_to("/rest/agile/1.0/sprint", "POST")) - writes
+            unchanged = sum("nothing to change" in s for s in summaries)
+            print(f"{label:<20} {made:>6} Jira calls ({len(jira.calls) - served} served), {wrote:>4} writes, "
+                  f"{seconds:7.2f} s, {made / args.teams:5.2f} calls/team, {seconds / args.teams * 1000:6.1f} ms/team,"
+                  f" {unchanged} team(s) unchanged")
+        tracker.close()
+        runtime.engine.dispose()
+    jira.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
