@@ -13,6 +13,7 @@ Run: ``.venv/bin/python benchmarks/survey_invitations.py [--count 2000] [--per-m
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -105,6 +106,8 @@ def main() -> int:
     finally:
         server.stop()
         sandbox.stop()
+        runtime.engine.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

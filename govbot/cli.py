@@ -257,13 +257,17 @@ def run_job_command(
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
     runtime = build_runtime(s, clock=lambda: when)
+
+    def echo(line: str) -> None:
+        out.print(line, highlight=False, markup=False)
+
     try:
-        summary = run_job(runtime, kind, team, now=when, dry_run=dry_run, echo=out.print)
+        summary = run_job(runtime, kind, team, now=when, dry_run=dry_run, echo=echo)
     except (UnknownJob, UnknownTeam) as exc:
         raise fail(str(exc)) from None
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
-    out.print(("[dry-run] " if dry_run else "") + summary, highlight=False)
+    out.print(("[dry-run] " if dry_run else "") + summary, highlight=False, markup=False)
 
 
 @app.command("serve")

@@ -119,6 +119,8 @@ FEATURE_STEPS: list[tuple[str, str, str]] = [
     ("Refactoring sprints: plan-sprints in the Jira sandbox, then a postpone", "govbot.features.refactoring",
      "demo_refactoring_step"),
     ("Settings: a manager changes a setting in the modal", "govbot.features.manage", "demo_settings_step"),
+    ("Pulse survey: invitations, anonymous answers through the modal, close, results", "govbot.features.surveys",
+     "demo_survey_step"),
 ]
 
 

@@ -5,7 +5,7 @@ predecessor can only be recorded once, so a retry or a second process loses the 
 
 Anonymity is a property of this file (SPEC §5): ``survey_response`` holds the survey, the answers and the day —
 no user id, no hash of one, no finer timestamp, and a random primary key so that row order says nothing about
-who answered when; ``survey_participation`` holds only an HMAC of survey id + user id. tests/test_schema.py
+who answered when; ``survey_participation`` holds only an HMAC of survey id + user id. tests/test_survey_schema.py
 fails if an identifying column appears on the response table.
 """
 
