@@ -267,6 +267,12 @@ def run_job_command(
         raise fail(str(exc)) from None
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
+    except Exception as exc:
+        from govbot.services.sprints import USER_FACING_ERRORS
+
+        if isinstance(exc, USER_FACING_ERRORS):  # Jira down, a board without sprints, …: one clear sentence
+            raise fail(f"{kind} for team {team} did not finish: {exc}") from None
+        raise
     out.print(("[dry-run] " if dry_run else "") + summary, highlight=False, markup=False)
 
 

@@ -142,3 +142,15 @@ def test_cli_import_twice_list_show_verify_and_tamper(tmp_path):
     bad.write_text("teams:\n  - name: x\n")
     refused = _cli(["team", "import", str(bad)], env)
     assert refused.returncode == 1 and "nothing was imported" in refused.stderr and "team x: jira_board_id: is required" in refused.stderr
+
+
+def test_reimport_keeps_an_anchor_govbot_chose(engine, now):
+    from sqlalchemy import update
+
+    _import(engine, EXAMPLE, now)
+    with session_scope(engine) as session:
+        session.exec(update(Team).where(Team.name == "payments").values(cadence_anchor_sprint_id=3417))
+    report = _import(engine, EXAMPLE, now)
+    assert report.unchanged == ["payments"]
+    with Session(engine) as session:
+        assert repo.get_team(session=session, name="payments").spec.cadence_anchor_sprint_id == 3417

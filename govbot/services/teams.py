@@ -143,6 +143,10 @@ def apply_specs(
             continue
         stored = repo.get_team(session=session, name=spec.name)
         assert stored is not None
+        if spec.cadence_anchor_sprint_id is None and stored.spec.cadence_anchor_sprint_id is not None:
+            # A file that does not name an anchor keeps the one govbot chose: re-anchoring would silently shift
+            # the refactoring cadence (and the same file imported again must change nothing).
+            spec = spec.model_copy(update={"cadence_anchor_sprint_id": stored.spec.cadence_anchor_sprint_id})
         before = snapshot(stored.spec)
         if before == snapshot(spec):
             report.unchanged.append(spec.name)
