@@ -34,8 +34,9 @@ def _canonical(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 
-def _digest(key: bytes, prev_hash: str, event: AuditEvent) -> str:
-    body = {
+def _content(event: AuditEvent) -> dict[str, Any]:
+    """What an event says (everything but its id and chain links): the part the hash covers."""
+    return {
         "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": event.actor,
         "team": event.team,
@@ -45,6 +46,10 @@ def _digest(key: bytes, prev_hash: str, event: AuditEvent) -> str:
         "after": event.after,
         "reason": event.reason,
     }
+
+
+def _digest(key: bytes, prev_hash: str, event: AuditEvent) -> str:
+    body = _content(event)
     message = prev_hash.encode() + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -135,19 +140,7 @@ def iter_events(*, session: Session) -> Iterator[AuditEvent]:
 
 def as_row(event: AuditEvent) -> dict[str, Any]:
     """One event as a flat, JSON-ready dict."""
-    return {
-        "id": event.id,
-        "at": event.at.astimezone(UTC).isoformat(),
-        "actor": event.actor,
-        "team": event.team,
-        "action": event.action,
-        "target": event.target,
-        "before": event.before,
-        "after": event.after,
-        "reason": event.reason,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    return {"id": event.id, **_content(event), "prev_hash": event.prev_hash, "hash": event.hash}
 
 
 def export(events: Iterable[AuditEvent], *, fmt: str) -> Iterator[str]:
