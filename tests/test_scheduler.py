@@ -134,3 +134,32 @@ def test_only_one_leader(db_url):
         first.release()
     assert second.acquire() is True
     second.release()
+
+
+def test_scheduler_service_runs_persisted_team_jobs(runtime, probe_job):
+    import time
+
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from govbot.scheduler.runner import SchedulerService
+
+    def quiet_probe(ctx: registry.JobContext) -> str:
+        probe_job.append((ctx.team.name, ctx.now, ctx.dry_run))
+        audit.record(session=ctx.session, key=ctx.key, now=ctx.now, actor="system", action="probe.ran",
+                     team=ctx.team.name)
+        return "probed"
+
+    registry.JOBS["probe"] = registry.JobSpec(
+        kind="probe", description="test probe", run=quiet_probe,
+        schedule=lambda team: IntervalTrigger(seconds=1, timezone=team.spec.timezone),
+    )
+    service = SchedulerService(runtime, retry_seconds=0.1)
+    service.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not probe_job and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        service.stop()
+    assert probe_job and probe_job[0][0] == "payments" and probe_job[0][2] is False
+    assert _events(runtime.engine, "probe.ran")  # the job's session committed

@@ -148,5 +148,5 @@ class SchedulerService:
         self._stop.set()
         settings_changed.disconnect(self._on_settings_changed)
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=True)  # let a running job finish its transaction
         self.lock.release()
