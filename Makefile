@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check govbot tests benchmarks
+	$(BIN)/mypy govbot
 	$(BIN)/lint-imports
 
 test: lint

@@ -7,8 +7,9 @@ A missing or malformed variable stops start-up with one line naming it (``Config
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -101,7 +102,7 @@ class Settings(BaseSettings):
     def _admins(cls, value: object) -> tuple[str, ...]:
         if value is None:
             return ()
-        items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[arg-type]
+        items = value.split(",") if isinstance(value, str) else list(cast(Iterable[object], value))
         ids = tuple(str(item).strip() for item in items if str(item).strip())
         for user_id in ids:
             if not SLACK_USER_ID.match(user_id):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -89,5 +90,6 @@ def teams_of_user(*, session: Session, user_id: str) -> list[StoredTeam]:
     """Teams this Slack user manages or belongs to."""
     ids = set(session.exec(select(TeamManager.team_id).where(TeamManager.slack_user_id == user_id)).all())
     ids |= set(session.exec(select(TeamMember.team_id).where(TeamMember.slack_user_id == user_id)).all())
-    rows = session.exec(select(Team).where(col(Team.id).in_(ids)).order_by(Team.name)) if ids else []
+    query = select(Team).where(col(Team.id).in_(ids)).order_by(Team.name)
+    rows: Iterable[Team] = session.exec(query) if ids else []
     return [_stored(session, row) for row in rows]

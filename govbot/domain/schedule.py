@@ -41,7 +41,8 @@ def parse_rule(text: str, *, tz: str, dtstart: datetime) -> rrule:
         raise ScheduleError("is not a valid RRULE: write it like FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0") from exc
     if not isinstance(rule, rrule):
         raise ScheduleError("must be a single RRULE, not a rule set")
-    if rule._freq not in ALLOWED_FREQUENCIES:  # noqa: SLF001 - dateutil exposes no public accessor
+    # dateutil exposes no public accessor for the frequency, and its stubs omit the private one.
+    if rule._freq not in ALLOWED_FREQUENCIES:  # type: ignore[attr-defined]  # noqa: SLF001
         raise ScheduleError("fires more than once a day: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
     return rule
 

@@ -22,7 +22,10 @@ def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-
 
 
 def _url() -> str:
-    return config.attributes.get("url") or os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    url = config.attributes.get("url") or os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: set DATABASE_URL or sqlalchemy.url in the Alembic config")
+    return url
 
 
 def run_migrations_offline() -> None:

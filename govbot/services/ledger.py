@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from govbot.db.tables import Delivery
 
@@ -45,9 +45,10 @@ def claim(
         # A stale claim: the process that made it died before completing. Take it over (compare-and-swap).
         from sqlalchemy import update
 
-        taken = session.exec(  # type: ignore[call-overload]
+        taken = session.exec(
             update(Delivery)
-            .where(Delivery.id == row.id, Delivery.claimed_at == row.claimed_at, Delivery.done_at.is_(None))  # type: ignore[union-attr]
+            .where(col(Delivery.id) == row.id, col(Delivery.claimed_at) == row.claimed_at,
+                   col(Delivery.done_at).is_(None))
             .values(claimed_at=now)
         )
         session.commit()

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -161,7 +162,7 @@ def tell_managers_jira_failed(ctx: PolicyContext, *, doing: str, error: Exceptio
     for manager in ctx.team.spec.managers:
         try:
             sent += notify_once(ctx, kind=JIRA_TROUBLE_KIND, key=f"{ctx.team.id}:{day}:{manager}",
-                                send=lambda manager=manager: ctx.notifier.dm(user=manager, text=text))
+                                send=partial(ctx.notifier.dm, user=manager, text=text))
         except Exception:
             # Slack trouble on top of Jira trouble: the log has it; the job still reports the Jira error.
             log.exception("could not tell manager %s of team %s about a Jira failure", manager, ctx.team.name)
@@ -233,9 +234,9 @@ def check_refactor_capacity(ctx: PolicyContext) -> str:
     for (how, target), key in keys.items():
         if how == "dm":
             sent += notify_once(ctx, kind=CAPACITY_NOTICE_KIND, key=key,
-                                send=lambda target=target: ctx.notifier.dm(user=target, text=dm))
+                                send=partial(ctx.notifier.dm, user=target, text=dm))
         else:
             sent += notify_once(ctx, kind=CAPACITY_NOTICE_KIND, key=key,
-                                send=lambda target=target: ctx.notifier.post(channel=target, text=post))
+                                send=partial(ctx.notifier.post, channel=target, text=post))
     return (f"refactoring sprint {active.number}: refactor share {shown}, below the reserved "
             f"{settings.refactor_capacity_pct}%: {checkpoint} notice sent to {sent} recipient(s)")

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import update
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from govbot.db import repo
 from govbot.db.tables import Team, TeamManager, TeamMember, TeamSettingsRow
@@ -108,8 +108,8 @@ def _write(session: Session, team: Team, spec: TeamSpec, now: datetime) -> None:
     session.add(team)
     session.flush()
     assert team.id is not None
-    session.exec(delete(TeamManager).where(TeamManager.team_id == team.id))  # type: ignore[call-overload]
-    session.exec(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[call-overload]
+    session.exec(delete(TeamManager).where(col(TeamManager.team_id) == team.id))
+    session.exec(delete(TeamMember).where(col(TeamMember.team_id) == team.id))
     for manager in spec.managers:
         session.add(TeamManager(team_id=team.id, slack_user_id=manager))
     for member in spec.members:
@@ -202,9 +202,9 @@ def update_settings(
     before, after = stored.settings.as_json(), settings.as_json()
     if before == after:
         return False
-    result = session.exec(  # type: ignore[call-overload]
+    result = session.exec(
         update(TeamSettingsRow)
-        .where(TeamSettingsRow.team_id == stored.id, TeamSettingsRow.version == expected_version)
+        .where(col(TeamSettingsRow.team_id) == stored.id, col(TeamSettingsRow.version) == expected_version)
         .values(values=after, version=expected_version + 1, updated_at=now)
     )
     if result.rowcount != 1:

@@ -70,7 +70,7 @@ def selected_value(values: dict[str, Any], block_id: str) -> str | None:
 def checked_values(values: dict[str, Any], block_id: str) -> list[str]:
     """The values of a checkbox group's ticked options."""
     options = state_value(values, block_id).get("selected_options") or []
-    return [o.get("value") for o in options if isinstance(o, dict)]
+    return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
 
 
 def whole_number(text: str) -> int | None:
