@@ -163,3 +163,25 @@ def test_scheduler_service_runs_persisted_team_jobs(runtime, probe_job):
         service.stop()
     assert probe_job and probe_job[0][0] == "payments" and probe_job[0][2] is False
     assert _events(runtime.engine, "probe.ran")  # the job's session committed
+
+
+def test_schedule_is_right_in_the_hour_the_clock_goes_back():
+    from govbot.domain.schedule import latest_at_or_before, next_after
+
+    rule = "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2;BYMINUTE=30"
+    anchor = datetime(2026, 1, 1, tzinfo=UTC)
+    # 25 Oct 2026, Berlin: 02:30 CEST (00:30 UTC) happened; 01:10 UTC is 02:10 CET, the repeated hour.
+    after = datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    upcoming = next_after(rule, tz="Europe/Berlin", after=after, anchor=anchor)
+    assert upcoming is not None and upcoming.astimezone(UTC) > after
+    assert upcoming.astimezone(UTC) == datetime(2026, 11, 1, 1, 30, tzinfo=UTC)
+    latest = latest_at_or_before(rule, tz="Europe/Berlin", now=after, anchor=anchor)
+    assert latest is not None and latest.astimezone(UTC) <= after
+
+
+def test_rules_that_end_are_refused():
+    from govbot.domain.schedule import ScheduleError, validate_rule
+
+    for rule in ("FREQ=WEEKLY;COUNT=2;BYDAY=MO;BYHOUR=9", "FREQ=WEEKLY;UNTIL=20260301T000000Z;BYDAY=MO;BYHOUR=9"):
+        with pytest.raises(ScheduleError, match="must not end"):
+            validate_rule(rule, tz="UTC", now=datetime(2026, 1, 5, tzinfo=UTC))

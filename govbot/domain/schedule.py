@@ -5,7 +5,7 @@ Pure: every function takes ``now``; nothing reads the clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
@@ -42,6 +42,10 @@ def parse_rule(text: str, *, tz: str, dtstart: datetime) -> rrule:
     if not isinstance(rule, rrule):
         raise ScheduleError("must be a single RRULE, not a rule set")
     # dateutil exposes no public accessor for the frequency, and its stubs omit the private one.
+    upper = body.upper()
+    if "COUNT=" in upper or "UNTIL=" in upper:
+        # A schedule that ends would one day stop surveys or digests without anyone noticing.
+        raise ScheduleError("must not end: remove COUNT and UNTIL (pause a team by removing it instead)")
     if rule._freq not in ALLOWED_FREQUENCIES:  # type: ignore[attr-defined]  # noqa: SLF001
         raise ScheduleError("fires more than once a day: use FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
     return rule
@@ -63,20 +67,40 @@ def validate_rule(text: str, *, tz: str, now: datetime) -> str:
     return text.strip().removeprefix("RRULE:")
 
 
+# dateutil compares occurrences with the same tzinfo by wall-clock time, which is wrong in the hour a clock goes
+# back (02:30 CEST and 02:30 CET compare equal). Every comparison below is therefore made on UTC instants, starting
+# the search a day early and walking a few occurrences: rules fire at most daily, so a handful always suffices.
+_SEARCH_SLACK = timedelta(days=1)
+_SEARCH_STEPS = 8
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
 def next_after(text: str, *, tz: str, after: datetime, anchor: datetime | None = None) -> datetime | None:
-    """The first occurrence strictly after ``after`` (aware, in the team timezone), or None.
+    """The first occurrence strictly after the instant ``after`` (returned in the team timezone), or None.
 
     ``anchor`` fixes the series start so that INTERVAL=2 keeps the same fortnight across restarts; without it the
     series starts at ``after``.
     """
     rule = parse_rule(text, tz=tz, dtstart=anchor or after)
-    return rule.after(after.astimezone(zone(tz)), inc=False)
+    local = after.astimezone(zone(tz))
+    for occurrence in rule.xafter(local - _SEARCH_SLACK, count=_SEARCH_STEPS, inc=False):
+        if _utc(occurrence) > _utc(after):
+            return occurrence
+    return None
 
 
 def latest_at_or_before(text: str, *, tz: str, now: datetime, anchor: datetime) -> datetime | None:
-    """The most recent occurrence at or before ``now`` (for catching up after downtime), or None."""
+    """The most recent occurrence at or before the instant ``now`` (for catching up after downtime), or None."""
     rule = parse_rule(text, tz=tz, dtstart=anchor)
-    return rule.before(now.astimezone(zone(tz)), inc=True)
+    candidate = rule.before(now.astimezone(zone(tz)) + _SEARCH_SLACK, inc=True)
+    for _ in range(_SEARCH_STEPS):
+        if candidate is None or _utc(candidate) <= _utc(now):
+            return candidate
+        candidate = rule.before(candidate, inc=False)
+    return None
 
 
 # Every team's series is counted from this instant (a Thursday), so INTERVAL=2 picks the same fortnight in every
