@@ -404,7 +404,7 @@ def test_close_keeps_every_answer_and_refuses_twice(engine):
 # --- fan-out faults ---
 
 
-def test_killed_mid_fan_out_resumes_without_double_invitations(engine):
+def test_killed_mid_fan_out_resumes_without_double_invitations(engine, monkeypatch):
     team = _team(engine)
     survey = _start(engine, team)
     dying = Recorder(fail_from=3)
@@ -416,6 +416,10 @@ def test_killed_mid_fan_out_resumes_without_double_invitations(engine):
                                     now=NOW + timedelta(minutes=1))
     assert report.in_flight >= 1  # the dead run's open claims wait for their lease
     later = Recorder()
+    from govbot.services import ledger
+
+    real_clock = ledger.wall_clock
+    monkeypatch.setattr(ledger, "wall_clock", lambda: real_clock() + timedelta(minutes=11))  # leases run out
     service.invite_members(engine=engine, survey_id=survey.id, team=team, send=later,
                            now=NOW + timedelta(minutes=11))
     everyone = dying.sent + soon.sent + later.sent

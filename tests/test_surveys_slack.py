@@ -224,7 +224,7 @@ class Killed(BaseException):
     """The process dies here."""
 
 
-def test_killed_fan_out_resumes_without_double_invitations(bot, payments_team):
+def test_killed_fan_out_resumes_without_double_invitations(bot, payments_team, monkeypatch):
     now = bot.runtime.clock()
     with session_scope(bot.engine) as session:
         team = repo.get_team(session=session, name="payments")
@@ -245,6 +245,10 @@ def test_killed_fan_out_resumes_without_double_invitations(bot, payments_team):
         service.invite_members(engine=bot.engine, survey_id=survey.id, team=team, now=now,
                                send=invitation_sender(DyingNotifier(), survey=survey, team=team))
     assert len(_invitations(bot)) == 3
+    from govbot.services import ledger
+
+    real_clock = ledger.wall_clock
+    monkeypatch.setattr(ledger, "wall_clock", lambda: real_clock() + timedelta(minutes=11))  # leases run out
     summary = run_job(bot.runtime, "remind-survey", "payments", now=now + timedelta(minutes=11),
                       echo=lambda _line: None)
     assert "5 invitations sent" in summary and "reminder due" in summary

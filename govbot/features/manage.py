@@ -70,7 +70,7 @@ def status_command(ctx: CommandContext) -> None:
 def settings_view(runtime: Runtime, team: StoredTeam, *, notice: str | None = None) -> Any:
     """The settings modal of ``team`` as it is stored now."""
     return build_settings_view(team_name=team.name, timezone=team.spec.timezone, settings=team.settings,
-                               version=team.settings_version, key=runtime.key, notice=notice)
+                               version=team.settings_version, key=runtime.key, notice=notice, team_id=team.id)
 
 
 @subcommand("settings", summary="change the team's settings in a form", who="managers")
@@ -127,7 +127,7 @@ def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any],
     now = runtime.clock()
     with Session(runtime.engine, expire_on_commit=False) as session:
         team = repo.get_team(session=session, name=metadata.team)
-    if team is None:
+    if team is None or (metadata.team_id is not None and team.id != metadata.team_id):
         _refuse_in_modal(ack, f"Sorry, team `{metadata.team}` no longer exists.", user_id=user_id,
                          what="settings of a removed team")
         return
@@ -296,7 +296,7 @@ def audit_command(ctx: CommandContext) -> None:
     """The team's last N audit events, newest first, in the team's timezone."""
     assert ctx.team is not None
     wanted = ctx.args[0] if ctx.args else str(AUDIT_DEFAULT)
-    if not wanted.isdigit() or int(wanted) < 1:
+    if not (wanted.isascii() and wanted.isdigit()) or int(wanted) < 1:
         ctx.reply(f"`/govbot audit [N]`: N is how many events to show, 1 to {AUDIT_MAX} (default {AUDIT_DEFAULT}).")
         return
     count = min(int(wanted), AUDIT_MAX)

@@ -1,15 +1,23 @@
 """At-most-once side effects, carried by the ``delivery`` table's unique (kind, key).
 
 Protocol: ``claim`` inserts the row in its own short transaction *before* the side effect (only one process can
-win it); ``complete`` records the result after. A claim that is older than ``lease`` and still not complete
-belongs to a process that died mid-way: ``claim`` hands it to the next caller, which finishes the work. That is
-what lets a killed process resume "neither duplicating nor skipping".
+win it) and returns a ``Claim``; ``complete`` records the result after. A claim that is older than ``lease`` and
+still not complete belongs to a process that died mid-way: ``claim`` hands it to the next caller, which finishes
+the work. That is what lets a killed process resume "neither duplicating nor skipping".
+
+Leases are measured on the wall clock, never on the job's ``now``: a job replayed with ``--as-of`` last week must
+neither see a live claim as stale (and act twice) nor leave a claim dated in the future that blocks real runs for
+days. ``release`` gives back only the claim it is handed, so a run whose lease was taken over cannot free the
+new holder's claim.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -19,6 +27,20 @@ from govbot.db.tables import Delivery
 DEFAULT_LEASE = timedelta(minutes=10)
 
 
+def wall_clock() -> datetime:
+    """Infrastructure time for leases (not domain time: see the module docstring)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to perform (kind, key), identified by when it was taken."""
+
+    kind: str
+    key: str
+    claimed_at: datetime
+
+
 def is_done(*, session: Session, kind: str, key: str) -> bool:
     """Whether this side effect has been completed."""
     row = session.exec(select(Delivery).where(Delivery.kind == kind, Delivery.key == key)).first()
@@ -26,54 +48,62 @@ def is_done(*, session: Session, kind: str, key: str) -> bool:
 
 
 def claim(
-    *, engine: Engine, kind: str, key: str, now: datetime, team_id: int | None = None,
-    lease: timedelta = DEFAULT_LEASE,
-) -> bool:
-    """Take the right to perform (kind, key) once; False when done already or being done by someone else."""
+    *, engine: Engine, kind: str, key: str, now: datetime | None = None, team_id: int | None = None,
+    lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] | None = None,
+) -> Claim | None:
+    """Take the right to perform (kind, key) once; None when done already or being done by someone else.
+
+    ``now`` (the job's time) is accepted for symmetry with the other services and not used: see the module
+    docstring.
+    """
+    taken_at = (clock or wall_clock)()
     with Session(engine) as session:
         try:
-            session.add(Delivery(kind=kind, key=key, team_id=team_id, claimed_at=now))
+            session.add(Delivery(kind=kind, key=key, team_id=team_id, claimed_at=taken_at))
             session.commit()
-            return True
+            return Claim(kind, key, taken_at)
         except IntegrityError:
             session.rollback()
         row = session.exec(select(Delivery).where(Delivery.kind == kind, Delivery.key == key)).first()
         if row is None or row.done_at is not None:
-            return False
-        if now - row.claimed_at < lease:
-            return False
+            return None
+        if taken_at - row.claimed_at < lease:
+            return None
         # A stale claim: the process that made it died before completing. Take it over (compare-and-swap).
-        from sqlalchemy import update
-
-        taken = session.exec(
+        taken = session.exec(  # type: ignore[call-overload]
             update(Delivery)
             .where(col(Delivery.id) == row.id, col(Delivery.claimed_at) == row.claimed_at,
                    col(Delivery.done_at).is_(None))
-            .values(claimed_at=now)
+            .values(claimed_at=taken_at)
         )
         session.commit()
-        return taken.rowcount == 1
+        return Claim(kind, key, taken_at) if taken.rowcount == 1 else None
 
 
-def complete(*, engine: Engine, kind: str, key: str, now: datetime, ref: str | None = None) -> None:
+def complete(*, engine: Engine, kind: str, key: str, now: datetime | None = None, ref: str | None = None,
+             clock: Callable[[], datetime] | None = None) -> None:
     """Mark (kind, key) as done, with what it produced."""
     with Session(engine) as session:
         row = session.exec(select(Delivery).where(Delivery.kind == kind, Delivery.key == key)).one()
-        row.done_at = now
+        row.done_at = (clock or wall_clock)()
         row.ref = ref
         session.add(row)
         session.commit()
 
 
-def release(*, engine: Engine, kind: str, key: str) -> None:
-    """Give a claim back after the side effect failed, so a later run tries again at once."""
+def release(*, engine: Engine, kind: str, key: str, claim: Claim | None = None) -> None:
+    """Give a claim back after the side effect failed, so a later run tries again at once.
+
+    With ``claim``, only that claim is given back (it may have been taken over since); without it, any claim of
+    (kind, key) that is not done.
+    """
+    query = delete(Delivery).where(col(Delivery.kind) == kind, col(Delivery.key) == key,
+                                   col(Delivery.done_at).is_(None))
+    if claim is not None:
+        query = query.where(col(Delivery.claimed_at) == claim.claimed_at)
     with Session(engine) as session:
-        row = session.exec(
-            select(Delivery).where(Delivery.kind == kind, Delivery.key == key, Delivery.done_at.is_(None))  # type: ignore[union-attr]
-        ).first()
-        if row is not None:
-            session.delete(row)
-            session.commit()
+        session.exec(query)  # type: ignore[call-overload]
+        session.commit()
 
 
 def mark_once(*, session: Session, kind: str, key: str, now: datetime, team_id: int | None = None) -> bool:

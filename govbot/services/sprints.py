@@ -382,8 +382,8 @@ def plan_lock(*, engine: Engine, team: StoredTeam, now: datetime, wait: float = 
     """
     deadline = time.monotonic() + wait
     lock_key = str(team.id)
-    while not ledger.claim(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key, now=now, team_id=team.id,
-                           lease=PLAN_LOCK_LEASE):
+    while not (held := ledger.claim(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key, team_id=team.id,
+                                    lease=PLAN_LOCK_LEASE)):
         if time.monotonic() >= deadline:
             raise PlanBusy(f"Another govbot run is planning the sprints of team {team.name} right now: it "
                            "applies the same plan, so nothing is lost; try again in a minute if needed.")
@@ -391,7 +391,7 @@ def plan_lock(*, engine: Engine, team: StoredTeam, now: datetime, wait: float = 
     try:
         yield
     finally:
-        ledger.release(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key)
+        ledger.release(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key, claim=held)
 
 
 # --- dates and status

@@ -92,6 +92,9 @@ class SettingsMetadata(BaseModel):
 
     team: str
     version: int
+    # The team's row id: a team removed and created again under the same name starts again at version 1, and a
+    # form opened for the old team must not save onto the new one.
+    team_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -265,9 +268,10 @@ def settings_blocks(*, team_name: str, timezone: str, settings: TeamSettings, ve
 
 
 def build_settings_view(*, team_name: str, timezone: str, settings: TeamSettings, version: int, key: bytes,
-                        notice: str | None = None) -> View:
+                        notice: str | None = None, team_id: int | None = None) -> View:
     """The settings modal for one team, with the signed team name and settings version it was opened at."""
-    metadata = seal(SettingsMetadata(team=team_name, version=version), key=key, purpose=CallbackId.SETTINGS)
+    metadata = seal(SettingsMetadata(team=team_name, version=version, team_id=team_id), key=key,
+                    purpose=CallbackId.SETTINGS)
     return View(
         type="modal",
         callback_id=CallbackId.SETTINGS,

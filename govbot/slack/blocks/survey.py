@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -50,8 +50,9 @@ class SurveyModalMetadata(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    survey_id: int
-    team_id: int
+    # Bounded like the database's integers, so a forged value is refused instead of overflowing a query.
+    survey_id: int = Field(gt=0, lt=2**31)
+    team_id: int = Field(gt=0, lt=2**31)
 
     def dump(self) -> str:
         """The compact JSON Slack stores with the view."""
