@@ -45,7 +45,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", populate_by_name=True)
 
-    database_url: str = Field("sqlite:///govbot.db", validation_alias="DATABASE_URL")
+    # Not a SecretStr (every adapter needs the plain URL), but kept out of reprs: it may carry a password.
+    database_url: str = Field("sqlite:///govbot.db", validation_alias="DATABASE_URL", repr=False)
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")

@@ -93,3 +93,9 @@ def test_cli_stops_with_one_line(tmp_path):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "GOVBOT_PORT is malformed" in lines[0]
+
+
+def test_database_password_not_in_repr(monkeypatch):
+    monkeypatch.setenv("GOVBOT_SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://govbot:hunter2-db-password@db:5432/govbot")
+    assert "hunter2-db-password" not in repr(load_settings())

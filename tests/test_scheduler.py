@@ -185,3 +185,26 @@ def test_rules_that_end_are_refused():
     for rule in ("FREQ=WEEKLY;COUNT=2;BYDAY=MO;BYHOUR=9", "FREQ=WEEKLY;UNTIL=20260301T000000Z;BYDAY=MO;BYHOUR=9"):
         with pytest.raises(ScheduleError, match="must not end"):
             validate_rule(rule, tz="UTC", now=datetime(2026, 1, 5, tzinfo=UTC))
+
+
+def test_leader_lock_survives_idle_and_notices_loss(db_url):
+    settings = load_settings(sandbox=True, DATABASE_URL=db_url)
+    lock = LeaderLock(build_runtime(settings))
+    assert lock.acquire() is True
+    try:
+        assert lock.still_held() is True
+        if lock._connection is not None:  # PostgreSQL: the lock's session is not left idle in a transaction
+            from sqlalchemy import text
+
+            admin = build_runtime(settings).engine
+            with admin.connect() as connection:
+                states = connection.execute(text(
+                    "SELECT state FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )).scalars().all()
+                assert "idle in transaction" not in states
+                connection.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            assert lock.still_held() is False
+    finally:
+        lock.release()

@@ -46,7 +46,9 @@ class LeaderLock:
         """Try once, without waiting."""
         url = self.runtime.engine.url
         if url.get_backend_name() == "postgresql":
-            connection = self.runtime.engine.connect()
+            # Autocommit: a session lock needs no transaction, and an "idle in transaction" connection is what
+            # managed PostgreSQL terminates first (which would silently end the leadership).
+            connection = self.runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             if connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
                 self._connection = connection
                 return True
@@ -64,12 +66,25 @@ class LeaderLock:
         self._file = handle
         return True
 
+    def still_held(self) -> bool:
+        """Whether the lock is still ours (the PostgreSQL session that holds it may have been terminated)."""
+        if self._connection is None:
+            return self._file is not None or self.runtime.engine.url.get_backend_name() != "postgresql"
+        try:
+            self._connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
     def release(self) -> None:
         """Give leadership up."""
         if self._connection is not None:
             # Unlock explicitly: closing only returns the connection to the pool, where the lock would live on.
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            self._connection.close()
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._connection.close()
+            except Exception:  # the session is gone, and the lock with it
+                self._connection.invalidate()
             self._connection = None
         if self._file is not None:
             self._file.close()
@@ -137,8 +152,23 @@ class SchedulerService:
             self._stop.wait(self.retry_seconds)
 
     def resync(self) -> int:
-        """Re-read the teams and (re)schedule their jobs."""
+        """Re-read the teams and (re)schedule their jobs; step down if leadership was lost meanwhile."""
+        if not self.lock.still_held():
+            log.error("the scheduler lost its leader lock; pausing jobs until it can lead again")
+            self.scheduler.pause()
+            self.lock.release()
+            threading.Thread(target=self._regain, name="govbot-scheduler-regain", daemon=True).start()
+            return 0
         return sync_team_jobs(self.scheduler, self.runtime)
+
+    def _regain(self) -> None:
+        while not self._stop.is_set():
+            if self.lock.acquire():
+                log.info("this process runs the scheduler again")
+                self.scheduler.resume()
+                sync_team_jobs(self.scheduler, self.runtime)
+                return
+            self._stop.wait(self.retry_seconds)
 
     def _on_settings_changed(self, team_name: str) -> None:
         self.resync()
