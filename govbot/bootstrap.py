@@ -53,6 +53,11 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
+    def read_engine(self) -> Engine:
+        """An engine for read-only views (status, App Home): on SQLite its transactions take no write lock."""
+        return engine_for(self.settings.database_url, read_only=True)
+
+    @property
     def key(self) -> bytes:
         """GOVBOT_SECRET_KEY as bytes (participation hashes, audit chain)."""
         return self.settings.secret_key_bytes()

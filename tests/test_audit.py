@@ -86,3 +86,20 @@ def test_failed_transaction_leaves_no_event(engine, now):
         pass
     with Session(engine) as session:
         assert audit.verify(session=session, key=KEY).checked == 0
+
+
+def test_deleting_the_newest_events_is_found(engine, now):
+    _write(engine, now)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE id >= 4"))
+    report = _verify(engine)
+    assert not report.ok and "missing" in report.problem and "records 5 events, the table holds 3" in report.problem
+
+
+def test_editing_the_tip_is_found(engine, now):
+    _write(engine, now)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE id = 5"))
+        connection.execute(text("UPDATE audit_head SET count = 4"))
+    report = _verify(engine)
+    assert not report.ok and "tip was edited" in report.problem

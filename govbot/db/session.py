@@ -12,8 +12,13 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL, with SQLite made safe for several threads and processes."""
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for any SQLAlchemy URL, with SQLite made safe for several threads and processes.
+
+    ``read_only`` (SQLite only) gives an engine for views that only read — status, App Home — whose
+    transactions take no write lock, so rendering them (Jira calls included) never holds up a survey answer
+    or a settings save.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
@@ -33,6 +38,8 @@ def make_engine(url: str) -> Engine:
             if not in_memory:
                 # WAL lets the web process read while the scheduler writes.
                 cursor.execute("PRAGMA journal_mode=WAL")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
@@ -40,16 +47,21 @@ def make_engine(url: str) -> Engine:
         def _begin(connection):  # type: ignore[no-untyped-def]
             # IMMEDIATE takes the write lock up front: a read-then-write transaction (the audit chain's tip,
             # a ledger claim) then waits for busy_timeout instead of failing with "database is locked".
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    """One engine per URL per process."""
-    return make_engine(url)
+def engine_for(url: str, read_only: bool = False) -> Engine:
+    """One engine per URL (and mode) per process."""
+    parsed = make_url(url)
+    if read_only and (parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:")):
+        # PostgreSQL readers never block writers, and an in-memory SQLite database exists only in its own engine:
+        # one engine serves both.
+        return engine_for(url)
+    return make_engine(url, read_only=read_only)
 
 
 @contextmanager

@@ -89,6 +89,21 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
 
 
+class AuditHead(SQLModel, table=True):
+    """The chain's tip: how many events there are and the last one's hash, keyed.
+
+    Walking the chain finds an edited, inserted or reordered event and a deleted one in the middle; only this row
+    can tell that the newest events were deleted. It is updated in the same transaction as every append.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    count: int
+    last_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    mac: str = Field(sa_column=Column(String(64), nullable=False))
+
+
 class Delivery(SQLModel, table=True):
     """Ledger of things done at most once: a digest week, a notice, an invitation, a handled Slack event.
 
@@ -153,6 +168,9 @@ class Survey(SQLModel, table=True):
     closes_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     invited_count: int = 0
+    # The anonymity threshold promised when the survey was sent: lowering the team's setting later must not
+    # reveal results that were hidden under the promise (results are gated by the larger of the two).
+    min_responses: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     disabled_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     started_by: str = Field(default="system", max_length=64)
@@ -168,6 +186,10 @@ class SurveyResponse(SQLModel, table=True):
     """One anonymous answer set. Nothing here may identify the person (see the module docstring)."""
 
     __tablename__ = "survey_response"
+    # On SQLite, a rowid would number responses in the order they arrived — the order participation rows arrive
+    # in too. Without it rows are stored by their random key. (On PostgreSQL, heap order is broken up by
+    # rewriting an open survey's responses in random order on every reminder run, and at close.)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     id: str = Field(default_factory=_response_id, sa_column=Column(String(32), primary_key=True))
     survey_id: int = Field(sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False))
@@ -185,6 +207,7 @@ class SurveyParticipation(SQLModel, table=True):
     """Who has answered, as HMAC(GOVBOT_SECRET_KEY, survey id + user id) only: it cannot be joined to a response."""
 
     __tablename__ = "survey_participation"
+    __table_args__ = {"sqlite_with_rowid": False}  # stored by digest, not by arrival (see SurveyResponse)
 
     digest: str = Field(sa_column=Column(String(64), primary_key=True))
 

@@ -59,7 +59,7 @@ def settings_section(runtime: Runtime, session: Session, team: StoredTeam, now: 
 def status_command(ctx: CommandContext) -> None:
     """Every registered status section for the team."""
     assert ctx.team is not None
-    with Session(ctx.runtime.engine, expire_on_commit=False) as session:
+    with Session(ctx.runtime.read_engine, expire_on_commit=False) as session:
         blocks = status_message_blocks(ctx.runtime, session, ctx.team, ctx.now)
     ctx.reply(f"Status of team {ctx.team.name}", blocks)
 
@@ -336,7 +336,7 @@ def register(app: App, runtime: Runtime) -> None:
     def on_app_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        with Session(runtime.engine, expire_on_commit=False) as session:
+        with Session(runtime.read_engine, expire_on_commit=False) as session:
             view = home_view(runtime, session, event["user"], runtime.clock())
         client.views_publish(user_id=event["user"], view=view)
 

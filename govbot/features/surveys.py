@@ -164,6 +164,7 @@ def remind_survey(ctx: JobContext) -> str:
         # Counts only: a list of who would be reminded is a list of who has not answered.
         ctx.echo(f"[dry-run] would send {len(pending)} pending invitations and {len(targets)} reminders")
         return f"{len(pending)} invitations and {len(targets)} reminders would be sent"
+    service.reshuffle_open_responses(session=ctx.session, survey_id=survey.id)
     ctx.session.commit()
     notifier = _fanout_notifier(ctx.notifier)
     invites = service.invite_members(

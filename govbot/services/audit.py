@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from govbot.db.tables import AuditEvent
+from govbot.db.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 SYSTEM = "system"
@@ -89,6 +89,7 @@ def record(
         try:
             session.add(event)
             session.flush()
+            _advance_head(session, key, event.hash)
             savepoint.commit()
             return event
         except IntegrityError:
@@ -97,6 +98,25 @@ def record(
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _head_mac(key: bytes, count: int, last_hash: str) -> str:
+    return hmac.new(key, f"head:{count}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def _advance_head(session: Session, key: bytes, last_hash: str) -> None:
+    """Move the keyed tip to the event just appended (same transaction as the append)."""
+    head = session.get(AuditHead, 1)
+    if head is None:
+        # First event, or a trail written before the head existed: count what is there.
+        count = len(session.exec(select(AuditEvent.id)).all())
+        head = AuditHead(id=1, count=count, last_hash=last_hash, mac="")
+    else:
+        head.count += 1
+        head.last_hash = last_hash
+    head.mac = _head_mac(key, head.count, head.last_hash)
+    session.add(head)
+    session.flush()
 
 
 @dataclass(frozen=True)
@@ -122,6 +142,16 @@ def verify(*, session: Session, key: bytes) -> ChainReport:
                                "(its contents no longer match its hash)", event.id)
         expected_prev = event.hash
         checked += 1
+    head = session.get(AuditHead, 1)
+    if head is None:
+        if checked:
+            return ChainReport(False, checked, "the chain's keyed tip is missing (it was deleted)")
+        return ChainReport(True, checked)
+    if not hmac.compare_digest(_head_mac(key, head.count, head.last_hash), head.mac):
+        return ChainReport(False, checked, "the chain's keyed tip was edited")
+    if head.count != checked or head.last_hash != expected_prev:
+        return ChainReport(False, checked, f"the newest {max(head.count - checked, 0) or 'few'} event(s) are "
+                           f"missing: the tip records {head.count} events, the table holds {checked}")
     return ChainReport(True, checked)
 
 

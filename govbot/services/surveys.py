@@ -201,6 +201,7 @@ def start_survey(
         remind_at=now + timedelta(hours=settings.survey_reminder_after_hours),
         closes_at=now + timedelta(hours=settings.survey_open_hours),
         invited_count=len(team.spec.members),
+        min_responses=settings.anonymity_min_responses,
         disabled_items=_disabled_for_new(session, team.id, disabled),
         started_by=actor,
     )
@@ -518,14 +519,29 @@ def results_from_json(data: Mapping[str, Any]) -> domain.SurveyResults:
 
 
 def _reshuffle_rows(session: Session, survey_id: int, rng: random.Random) -> None:
-    """Rewrite the survey's responses in random order, so row order says nothing about answer order."""
+    """Rewrite the survey's responses in random order, so row order says nothing about answer order.
+
+    Only the rows read here are deleted and re-inserted (by primary key): an answer committed by someone else
+    in the meantime is left alone, never lost.
+    """
     table = SurveyResponse.__table__  # type: ignore[attr-defined]
     selected = session.execute(table.select().where(table.c.survey_id == survey_id))
     rows = [dict(row) for row in selected.mappings()]
+    if not rows:
+        return
     rng.shuffle(rows)
-    session.execute(delete(table).where(table.c.survey_id == survey_id))
-    if rows:
-        session.execute(insert(table), rows)
+    session.execute(delete(table).where(table.c.id.in_([row["id"] for row in rows])))
+    session.execute(insert(table), rows)
+
+
+def reshuffle_open_responses(*, session: Session, survey_id: int) -> None:
+    """Break up arrival order of an open survey's responses (PostgreSQL stores rows in arrival order)."""
+    _reshuffle_rows(session, survey_id, random.SystemRandom())
+
+
+def threshold(survey: Survey, team: StoredTeam) -> int:
+    """The anonymity threshold for this survey: the one promised at start, or the team's current one if higher."""
+    return max(survey.min_responses, team.settings.anonymity_min_responses)
 
 
 def close_survey(
@@ -605,13 +621,16 @@ def closed_results(
 ) -> ClosedResults | None:
     """The results of the team's last closed survey (or of ``survey``), through the anonymity gate."""
     survey = survey or get_closed_survey(session=session, team_id=team.id)
-    k = team.settings.anonymity_min_responses
+    if survey is None:
+        return None
+    k = threshold(survey, team)
     shown = _gated(survey, k)
-    if survey is None or shown is None:
+    if shown is None:
         return None
     if isinstance(shown, domain.NotEnoughResponses):
         return ClosedResults(survey=survey, shown=shown, deltas=None, flags=[], k=k)
-    previous = _gated(get_closed_survey(session=session, team_id=team.id, before=survey), k)
+    before = get_closed_survey(session=session, team_id=team.id, before=survey)
+    previous = _gated(before, threshold(before, team)) if before is not None else None
     comparable = previous if isinstance(previous, domain.SurveyResults) else None
     deltas = domain.compare(shown, comparable) if comparable is not None else None
     found = domain.flags(shown, comparable)
@@ -634,7 +653,7 @@ def open_status(*, session: Session, team: StoredTeam) -> OpenStatus | None:
     survey = get_open_survey(session=session, team_id=team.id)
     if survey is None or survey.id is None:
         return None
-    k = team.settings.anonymity_min_responses
+    k = threshold(survey, team)
     count = response_count(session=session, survey_id=survey.id)
     invited = survey.invited_count
     if count < k:
