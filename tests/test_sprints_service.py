@@ -405,3 +405,21 @@ def test_more_policy_checks_run_after_the_capacity_check_and_share_its_jira_read
     assert seen and seen[0] > 0
     assert len(jira.calls_to("/search")) - searches == 1  # the active sprint's issues were read once
     assert len(env.posts()) == 1  # the capacity notice went out despite the broken check
+
+
+def test_a_sprint_update_is_audited_before_it_is_sent_and_a_failed_one_is_marked(env, jira):
+    env.run()
+    env.set_settings(refactor_every=2)
+    jira.fail_next("/rest/agile/1.0/sprint/", 5, status=503, retry_after=0)  # every attempt of one update
+    with pytest.raises(Exception):
+        env.run()
+    attempted = env.events("jira.sprint.update")
+    failed = env.events("jira.sprint.update.failed")
+    assert len(attempted) == 1 and len(failed) == 1 and failed[0].target == attempted[0].target
+    summary = env.run()  # Jira is back: the same change is made and audited again, then the others
+    assert "→" in summary
+    assert len(env.events("jira.sprint.update")) == 4
+    with Session(env.runtime.engine) as session:
+        from govbot.services import audit
+
+        assert audit.verify(session=session, key=KEY).ok

@@ -299,12 +299,24 @@ def plan_team_sprints(
                       team.name)
             continue
         before = next(s for s in snapshot.sprints if s.id == change.sprint_id)
-        tracker.update_sprint(change.sprint_id, name=change.name if change.name != before.name else None,
-                              goal=change.goal if change.goal != before.goal else None,
-                              start=change.start, end=change.end)
-        report.updated.append(_record_updated(session=session, key=key, now=now, team=team, actor=actor,
-                                              before=before, change=change))
+        # Recorded before the write: an update leaves no trace a later run could recognise (unlike a created
+        # sprint, found again by name), so a process killed right after Jira's answer must not lose its audit
+        # event. A write that fails is recorded as failed.
+        written = _record_updated(session=session, key=key, now=now, team=team, actor=actor, before=before,
+                                  change=change)
         commit()
+        try:
+            tracker.update_sprint(change.sprint_id, name=change.name if change.name != before.name else None,
+                                  goal=change.goal if change.goal != before.goal else None,
+                                  start=change.start, end=change.end)
+        except Exception as error:
+            session.rollback()
+            audit.record(session=session, key=key, now=now, actor=actor, action="jira.sprint.update.failed",
+                         team=team.name, target=f"jira-sprint:{change.sprint_id}",
+                         reason=f"Jira refused or did not answer ({error.__class__.__name__}); the next run retries")
+            commit()
+            raise
+        report.updated.append(written)
     for planned in plan.to_create:
         created = tracker.create_sprint(board_id=snapshot.board.id, name=planned.name, start=planned.start,
                                         end=planned.end, goal=planned.goal)
