@@ -446,8 +446,7 @@ class JiraTracker:
         reviewer_field: str | None = None,
     ) -> list[Issue]:
         """Issues of ``project`` resolved in [start, end)."""
-        found = self._between("resolved", project, start, end, estimation_field, reviewer_field)
-        return [i for i in found if i.resolved is not None and start <= i.resolved < end]
+        return self._between("resolved", project, start, end, estimation_field, reviewer_field)
 
     def created_between(
         self,
@@ -459,8 +458,7 @@ class JiraTracker:
         reviewer_field: str | None = None,
     ) -> list[Issue]:
         """Issues of ``project`` created in [start, end)."""
-        found = self._between("created", project, start, end, estimation_field, reviewer_field)
-        return [i for i in found if i.created is not None and start <= i.created < end]
+        return self._between("created", project, start, end, estimation_field, reviewer_field)
 
     def in_statuses(
         self,
@@ -489,7 +487,8 @@ class JiraTracker:
         reviewer_field: str | None,
     ) -> list[Issue]:
         # JQL dates have minute precision and are read in the Jira account's time zone: widen the window to
-        # whole minutes in that zone, then the callers cut the exact [start, end) from the results.
+        # whole minutes in that zone, then cut the exact [start, end) from the results (``field`` is also the
+        # Issue attribute holding that date).
         project = validate_project_key(project)
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("query dates must be timezone-aware")
@@ -500,7 +499,8 @@ class JiraTracker:
             f"project = {jql_quote(project)} AND {field} >= {jql_quote(low)} "
             f"AND {field} < {jql_quote(high)} ORDER BY key ASC"
         )
-        return self.issues(jql, estimation_field=estimation_field, reviewer_field=reviewer_field)
+        found = self.issues(jql, estimation_field=estimation_field, reviewer_field=reviewer_field)
+        return [i for i in found if (at := getattr(i, field)) is not None and start <= at < end]
 
     # --- boards and sprints
 
