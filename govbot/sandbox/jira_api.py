@@ -165,6 +165,7 @@ class JiraSandbox:
         self.calls: list[tuple[str, str, dict[str, str], Any]] = []
         self.lock = threading.RLock()
         self._faults: list[_Fault] = []
+        self._every: tuple[int, int, str, int] | None = None  # (nth, status, path substring, matching calls)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
@@ -224,6 +225,11 @@ class JiraSandbox:
         """Answer the next ``count`` requests whose path contains ``path_substring`` with ``status``."""
         with self.lock:
             self._faults.append(_Fault(path_substring, count, status, retry_after))
+
+    def fail_every(self, nth: int, *, status: int = 503, path_substring: str = "") -> None:
+        """Answer every ``nth`` request whose path contains ``path_substring`` with ``status`` (0 stops it)."""
+        with self.lock:
+            self._every = (nth, status, path_substring, 0) if nth > 0 else None
 
     def set_latency(self, seconds: float) -> None:
         """Delay every answer by ``seconds``."""
@@ -363,6 +369,12 @@ class JiraSandbox:
                     )
                     message = "Rate limit exceeded." if fault.status == 429 else "Service unavailable."
                     return ApiError(fault.status, message, headers=headers)
+            if self._every is not None and self._every[2] in path:
+                nth, status, substring, seen = self._every
+                self._every = (nth, status, substring, seen + 1)
+                if (seen + 1) % nth == 0:
+                    message = "Rate limit exceeded." if status == 429 else "Service unavailable."
+                    return ApiError(status, message, headers={"Retry-After": "0"} if status == 429 else {})
         return None
 
     def _authenticate(self, path: str, authorization: str | None) -> None:

@@ -13,6 +13,7 @@ import http
 import itertools
 import json
 import math
+import random
 import threading
 import time
 import traceback
@@ -215,7 +216,11 @@ class SlackSandbox:
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._failures: dict[str, deque[tuple[int, int]]] = {}
+        self._failures: dict[str, deque[tuple[int, int, str | None]]] = {}
+        self._fault_rate: tuple[float, frozenset[str] | None, random.Random, int] | None = None
+        self._absent_channels: set[str] = set()
+        self._messages: dict[tuple[str, str], dict] = {}
+        self.shared_files: list[dict] = []
         self._buckets: dict[str, TokenBucket] = {}
         self._last_ts_micros = 0
         self._sequence = itertools.count(1)
@@ -237,6 +242,7 @@ class SlackSandbox:
             "users.info": self._users_info,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
+            "chat.getPermalink": self._chat_get_permalink,
         }
         self.add_user(bot_user_id, name="govbot", is_bot=True)
 
@@ -299,11 +305,35 @@ class SlackSandbox:
         with self._lock:
             self.calls.clear()
 
-    def fail_next(self, method: str, count: int = 1, *, status: int = 429, retry_after: int = 1) -> None:
-        """Make the next `count` calls of `method` (or "response_url"/"upload_url") answer `status`."""
+    def fail_next(
+        self, method: str, count: int = 1, *, status: int = 429, retry_after: int = 1, error: str | None = None
+    ) -> None:
+        """Make the next `count` calls of `method` (or "response_url"/"upload_url") answer `status`.
+
+        With `error`, they answer HTTP 200 with {"ok": false, "error": error} instead (e.g. "not_in_channel").
+        """
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.extend([(status, retry_after)] * count)
+            queue.extend([(status, retry_after, error)] * count)
+
+    def set_fault_rate(
+        self, rate: float, *, methods: set[str] | None = None, seed: int = 0, retry_after: int = 0
+    ) -> None:
+        """Answer 429 to a share `rate` of calls (of `methods`, default all), drawn from a seeded random source."""
+        if not 0 <= rate < 1:
+            raise ValueError("rate must be at least 0 and below 1")
+        with self._lock:
+            self._fault_rate = (rate, frozenset(methods) if methods else None, random.Random(seed), retry_after)
+
+    def remove_bot_from(self, channel: str) -> None:
+        """Posts and file shares to `channel` answer not_in_channel until `invite_bot`."""
+        with self._lock:
+            self._absent_channels.add(channel)
+
+    def invite_bot(self, channel: str) -> None:
+        """The bot is a member of `channel` again."""
+        with self._lock:
+            self._absent_channels.discard(channel)
 
     def set_rate_limit(self, method: str, *, per_minute: int, burst: int | None = None) -> None:
         """Emulate Slack's tier for `method`; `burst` defaults to one second's worth of calls (at least 1)."""
@@ -400,10 +430,16 @@ class SlackSandbox:
         with self._lock:
             queue = self._failures.get(method)
             if queue:
-                status, retry_after = queue.popleft()
+                status, retry_after, error = queue.popleft()
+                if error is not None:
+                    return _json_answer({"ok": False, "error": error})
                 if status == 429:
                     return _rate_limited(retry_after)
                 return _text_answer(f"{status} {_status_phrase(status)}", status=status)
+            if self._fault_rate is not None:
+                rate, methods, rng, retry_after = self._fault_rate
+                if (methods is None or method in methods) and rng.random() < rate:
+                    return _rate_limited(retry_after)
             bucket = self._buckets.get(method)
             if bucket is not None:
                 wait = bucket.take(time.monotonic())
@@ -495,9 +531,13 @@ class SlackSandbox:
         error = self._message_error(body)
         if error:
             return {"ok": False, "error": error}
-        ts = self._next_ts()
         channel = self._resolve_channel(str(body["channel"]))
-        return {"ok": True, "channel": channel, "ts": ts, "message": self._message(body, ts)}
+        if channel in self._absent_channels:
+            return {"ok": False, "error": "not_in_channel"}
+        ts = self._next_ts()
+        message = self._message(body, ts)
+        self._messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, body: dict) -> dict:
         error = self._message_error(body)
@@ -618,7 +658,7 @@ class SlackSandbox:
         if not filename or not length.isdigit():
             return {"ok": False, "error": "invalid_arguments"}
         file_id = self._next_id("F")
-        self._pending_files[file_id] = {"filename": filename, "length": int(length)}
+        self._pending_files[file_id] = {"filename": filename, "length": int(length), "alt_txt": body.get("alt_txt")}
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
     def _files_complete_upload_external(self, body: dict) -> dict:
@@ -626,6 +666,8 @@ class SlackSandbox:
         if not isinstance(files, list) or not files:
             return {"ok": False, "error": "invalid_arguments"}
         channels = [c for c in str(body.get("channels") or body.get("channel_id") or "").split(",") if c]
+        if any(self._resolve_channel(c) in self._absent_channels for c in channels):
+            return {"ok": False, "error": "not_in_channel"}
         completed = []
         for item in files:
             file_id = item.get("id") if isinstance(item, dict) else None
@@ -642,7 +684,24 @@ class SlackSandbox:
                     "permalink": f"{self.base_url}/files/{file_id}",
                 }
             )
+        for item in completed:
+            pending = self._pending_files[item["id"]]
+            self.shared_files.append({**item, "alt_txt": pending.get("alt_txt"), "initial_comment":
+                                      body.get("initial_comment"), "content": self.uploaded_files[item["id"]]})
         return {"ok": True, "files": completed}
+
+    def _chat_get_permalink(self, body: dict) -> dict:
+        channel = self._resolve_channel(str(body.get("channel") or ""))
+        ts = str(body.get("message_ts") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if (channel, ts) not in self._messages:
+            return {"ok": False, "error": "message_not_found"}
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
 
 
 def _status_phrase(status: int) -> str:
