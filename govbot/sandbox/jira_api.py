@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from govbot.sandbox import jira_seed
+from govbot.sandbox import jira_seed, jira_staffing
 from govbot.sandbox.jira_seed import (
     BOT_ACCOUNT_ID,
     BOT_EMAIL,
@@ -107,6 +108,14 @@ class _Fault:
     remaining: int
     status: int
     retry_after: float | None
+    method: str | None = None
+
+
+FAULT_MESSAGES = {
+    403: "You do not have permission to perform this operation.",
+    404: "Issue does not exist or you do not have permission to see it.",
+    429: "Rate limit exceeded.",
+}
 
 
 def jira_time(moment: datetime | None) -> str | None:
@@ -220,11 +229,17 @@ class JiraSandbox:
     # --- test controls
 
     def fail_next(
-        self, path_substring: str, count: int = 1, status: int = 429, retry_after: float | None = 1
+        self,
+        path_substring: str,
+        count: int = 1,
+        status: int = 429,
+        retry_after: float | None = 1,
+        method: str | None = None,
     ) -> None:
-        """Answer the next ``count`` requests whose path contains ``path_substring`` with ``status``."""
+        """Answer the next ``count`` requests whose path contains ``path_substring`` (and whose method is
+        ``method``, when given) with ``status``: 403, 404, 429, 503, ..."""
         with self.lock:
-            self._faults.append(_Fault(path_substring, count, status, retry_after))
+            self._faults.append(_Fault(path_substring, count, status, retry_after, method))
 
     def fail_every(self, nth: int, *, status: int = 503, path_substring: str = "") -> None:
         """Answer every ``nth`` request whose path contains ``path_substring`` with ``status`` (0 stops it)."""
@@ -335,7 +350,11 @@ class JiraSandbox:
         """Answer one request: (status, JSON body or None, extra headers)."""
         parts = urlsplit(raw_path)
         path = unquote(parts.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        # Jira reads a repeated fields/expand parameter (fields=a&fields=b) as one list, as clients send it.
+        query = {
+            k: ",".join(v) if k in ("fields", "expand") else v[-1]
+            for k, v in parse_qs(parts.query, keep_blank_values=True).items()
+        }
         try:
             body = json.loads(raw_body) if raw_body.strip() else None
         except ValueError:
@@ -345,7 +364,7 @@ class JiraSandbox:
         if self.latency > 0:
             time.sleep(self.latency)
         try:
-            fault = self._take_fault(path)
+            fault = self._take_fault(path, method)
             if fault is not None:
                 raise fault
             if isinstance(body, str):
@@ -359,15 +378,17 @@ class JiraSandbox:
         except ApiError as error:
             return error.status, error.body, error.headers
 
-    def _take_fault(self, path: str) -> ApiError | None:
+    def _take_fault(self, path: str, method: str = "GET") -> ApiError | None:
         with self.lock:
             for fault in self._faults:
+                if fault.method is not None and fault.method != method:
+                    continue
                 if fault.remaining > 0 and fault.path_substring in path:
                     fault.remaining -= 1
                     headers = (
                         {"Retry-After": _seconds(fault.retry_after)} if fault.retry_after is not None else {}
                     )
-                    message = "Rate limit exceeded." if fault.status == 429 else "Service unavailable."
+                    message = FAULT_MESSAGES.get(fault.status, "Service unavailable.")
                     return ApiError(fault.status, message, headers=headers)
             if self._every is not None and self._every[2] in path:
                 nth, status, substring, seen = self._every
@@ -401,6 +422,8 @@ class JiraSandbox:
             ("GET|POST", api + r"/search", self._search_legacy),
             ("GET", api + r"/issue/" + key + r"/changelog", self._changelog),
             ("POST", api + r"/issue/" + key + r"/comment", self._add_comment),
+            ("GET", api + r"/issue/" + key + r"/comment", partial(jira_staffing.list_comments, self)),
+            ("GET", api + r"/user/search", partial(jira_staffing.user_search, self)),
             ("GET", api + r"/issue/" + key, self._get_issue),
             ("PUT", api + r"/issue/" + key, self._update_issue),
             ("GET", agile + r"/board/(?P<board>\d+)", self._get_board),
@@ -602,6 +625,7 @@ class JiraSandbox:
                     "component": set(jira_seed.COMPONENTS)
                     | {c for i in self.issues.values() for c in i.components},
                     "sprint": {str(s) for s in self.sprints},
+                    "key": set(self.issues),  # a key that does not exist is an error, as on a real Jira
                 },
                 sprint_names={s.name: s.id for s in self.sprints.values()},
             )
