@@ -8,16 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govbot.domain.staffing import (
-    Member,
-    StaffingPolicy,
-    Violation,
-    compute_split,
-    evaluate,
-    should_renotify,
-    track_of,
-    zone_of,
-)
+from govbot.domain.staffing import Violation, evaluate, should_renotify
+from govbot.domain.tracks import Member, StaffingPolicy, compute_split, track_of, zone_of
 from govbot.domain.work import Issue
 
 ADA = Member("U0SENIOR01", "ada", "senior", "Ada")

@@ -10,7 +10,8 @@ import pytest
 import requests
 from jira import JIRA, JIRAError
 
-from govbot.domain.staffing import Member, StaffingPolicy, evaluate
+from govbot.domain.staffing import evaluate
+from govbot.domain.tracks import Member, StaffingPolicy
 from govbot.domain.work import Issue
 from govbot.sandbox.jira_api import CLOUD_API_TOKEN, CLOUD_EMAIL, DC_PAT, JiraSandbox
 from govbot.sandbox.jira_seed import EPIC_LINK_FIELD, REVIEWER_FIELD, SEED_MEMBERS, STORY_POINTS_FIELD
