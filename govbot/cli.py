@@ -28,6 +28,22 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"govbot {version('govbot')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[bool, typer.Option("--version", help="print govbot's version and exit",
+                                               callback=_print_version, is_eager=True)] = False,
+) -> None:
+    """govbot: guard rails for AI-assisted delivery, in Slack and Jira."""
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line to stderr and exit."""
     err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
