@@ -58,8 +58,7 @@ def plan_sprints_job(ctx: JobContext) -> str:
         # Each Jira write is committed with its record as it happens: end the transaction run_job opened, so
         # the planning lock (its own connection) can be taken on SQLite too.
         ctx.session.commit()
-    lock = nullcontext() if ctx.dry_run else sprints.plan_lock(engine=ctx.runtime.engine, team=ctx.team,
-                                                               now=ctx.now)
+    lock = nullcontext() if ctx.dry_run else sprints.plan_lock(engine=ctx.runtime.engine, team=ctx.team)
     try:
         with lock:
             report = sprints.plan_team_sprints(
@@ -186,10 +185,10 @@ def refactoring_section(runtime: Runtime, session: Session, team: StoredTeam, no
         return [ContextBlock(elements=[MarkdownTextObject(text=NO_JIRA)])]
     except USER_FACING_ERRORS as error:
         return [SectionBlock(text=f"Jira could not be read: {escape(str(error))}"[:3000])]
-    return [SectionBlock(text="\n".join(status_lines(status, team=team, now=now))[:3000])]
+    return [SectionBlock(text="\n".join(status_lines(status, team=team))[:3000])]
 
 
-def status_lines(status: sprints.CadenceStatus, *, team: StoredTeam, now: datetime) -> list[str]:
+def status_lines(status: sprints.CadenceStatus, *, team: StoredTeam) -> list[str]:
     """The refactoring section in words."""
     label = escape(team.settings.labels.refactor)
     lines = [f"Every {_ordinal(status.every)} sprint on board _{escape(status.board_name)}_ is a refactoring "

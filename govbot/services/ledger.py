@@ -5,15 +5,16 @@ win it) and returns a ``Claim``; ``complete`` records the result after. A claim 
 still not complete belongs to a process that died mid-way: ``claim`` hands it to the next caller, which finishes
 the work. That is what lets a killed process resume "neither duplicating nor skipping".
 
-Leases are measured on the wall clock, never on the job's ``now``: a job replayed with ``--as-of`` last week must
-neither see a live claim as stale (and act twice) nor leave a claim dated in the future that blocks real runs for
-days. ``release`` gives back only the claim it is handed, so a run whose lease was taken over cannot free the
-new holder's claim.
+Two clocks, never compared with each other. ``claimed_at`` is a lease stamp on the wall clock: a job replayed
+with ``--as-of`` last week must neither see a live claim as stale (and act twice) nor leave a claim dated in the
+future that blocks real runs for days. ``done_at`` records when the effect happened in the job's time (its
+``now``, which ``--as-of`` sets), because that is what later jobs compare with their own ``now`` (a reminder
+goes to those invited before the survey's reminder time). ``release`` gives back only the claim it is handed,
+so a run whose lease was taken over cannot free the new holder's claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +29,7 @@ DEFAULT_LEASE = timedelta(minutes=10)
 
 
 def wall_clock() -> datetime:
-    """Infrastructure time for leases (not domain time: see the module docstring)."""
+    """Infrastructure time for leases only (not the job's time: see the module docstring)."""
     return datetime.now(UTC)
 
 
@@ -48,15 +49,13 @@ def is_done(*, session: Session, kind: str, key: str) -> bool:
 
 
 def claim(
-    *, engine: Engine, kind: str, key: str, now: datetime | None = None, team_id: int | None = None,
-    lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] | None = None,
+    *, engine: Engine, kind: str, key: str, team_id: int | None = None, lease: timedelta = DEFAULT_LEASE,
 ) -> Claim | None:
     """Take the right to perform (kind, key) once; None when done already or being done by someone else.
 
-    ``now`` (the job's time) is accepted for symmetry with the other services and not used: see the module
-    docstring.
+    Takes no ``now``: the lease is measured on the wall clock (see the module docstring).
     """
-    taken_at = (clock or wall_clock)()
+    taken_at = wall_clock()
     with Session(engine) as session:
         try:
             session.add(Delivery(kind=kind, key=key, team_id=team_id, claimed_at=taken_at))
@@ -80,12 +79,11 @@ def claim(
         return Claim(kind, key, taken_at) if taken.rowcount == 1 else None
 
 
-def complete(*, engine: Engine, kind: str, key: str, now: datetime | None = None, ref: str | None = None,
-             clock: Callable[[], datetime] | None = None) -> None:
-    """Mark (kind, key) as done, with what it produced."""
+def complete(*, engine: Engine, kind: str, key: str, now: datetime, ref: str | None = None) -> None:
+    """Mark (kind, key) as done at the job's ``now``, with what it produced."""
     with Session(engine) as session:
         row = session.exec(select(Delivery).where(Delivery.kind == kind, Delivery.key == key)).one()
-        row.done_at = (clock or wall_clock)()
+        row.done_at = now
         row.ref = ref
         session.add(row)
         session.commit()
@@ -107,14 +105,14 @@ def release(*, engine: Engine, kind: str, key: str, claim: Claim | None = None) 
 
 
 def mark_once(*, session: Session, kind: str, key: str, now: datetime, team_id: int | None = None) -> bool:
-    """Inside the caller's transaction: record (kind, key) as done; False if it already was.
+    """Inside the caller's transaction: record (kind, key) as done at ``now``; False if it already was.
 
     For effects that live in the same database (e.g. handling a Slack event), where the claim and the work
     commit together.
     """
     savepoint = session.begin_nested()
     try:
-        session.add(Delivery(kind=kind, key=key, team_id=team_id, claimed_at=now, done_at=now))
+        session.add(Delivery(kind=kind, key=key, team_id=team_id, claimed_at=wall_clock(), done_at=now))
         session.flush()
         savepoint.commit()
         return True

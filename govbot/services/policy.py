@@ -141,7 +141,7 @@ def notify_once(ctx: PolicyContext, *, kind: str, key: str, send: Callable[[], o
             return False
         send()
         return True
-    if not ledger.claim(engine=ctx.engine, kind=kind, key=key, now=ctx.now, team_id=ctx.team.id):
+    if not ledger.claim(engine=ctx.engine, kind=kind, key=key, team_id=ctx.team.id):
         return False
     try:
         send()

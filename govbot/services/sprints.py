@@ -332,7 +332,7 @@ def _record_created(*, session: Session, key: bytes, now: datetime, team: Stored
     sprint_id = created.id if created is not None else None
     if sprint_id is not None:
         session.add(PlannedSprintRow(team_id=team.id, jira_sprint_id=sprint_id, number=planned.number,
-                                     name=planned.name, is_refactor=planned.is_refactor))
+                                     name=planned.name, is_refactor=planned.is_refactor, created_at=now))
     audit.record(session=session, key=key, now=now, actor=actor, action="jira.sprint.create", team=team.name,
                  target=f"jira-sprint:{sprint_id if sprint_id is not None else planned.name}",
                  after={"board": team.spec.jira_board_id, "number": planned.number, "name": planned.name,
@@ -373,7 +373,7 @@ def _adopt_unrecorded(*, session: Session, key: bytes, now: datetime, team: Stor
         if sprint.name not in names:
             continue
         session.add(PlannedSprintRow(team_id=team.id, jira_sprint_id=sprint.id, number=ns.number,
-                                     name=sprint.name, is_refactor=names[sprint.name]))
+                                     name=sprint.name, is_refactor=names[sprint.name], created_at=now))
         audit.record(session=session, key=key, now=now, actor=actor, action="jira.sprint.adopt", team=team.name,
                      target=f"jira-sprint:{sprint.id}", reason=ADOPTED_REASON,
                      after={"board": snapshot.board.id, "number": ns.number, "name": sprint.name,
@@ -384,8 +384,7 @@ def _adopt_unrecorded(*, session: Session, key: bytes, now: datetime, team: Stor
 
 
 @contextmanager
-def plan_lock(*, engine: Engine, team: StoredTeam, now: datetime, wait: float = 10.0,
-              poll: float = 0.1) -> Iterator[None]:
+def plan_lock(*, engine: Engine, team: StoredTeam, wait: float = 10.0, poll: float = 0.1) -> Iterator[None]:
     """Hold the team's planning lease (one plan run per team at a time, across processes).
 
     Two runs planning at once would both see a sprint missing and both create it. The lease lives in the
@@ -554,7 +553,7 @@ def apply_override(*, engine: Engine, tracker: SprintTracker, key: bytes, team: 
     team = StoredTeam(id=team.id, spec=anchored, settings_version=team.settings_version)
     try:
         # The board is read again under the lock: another run may have changed it since it was read above.
-        with plan_lock(engine=engine, team=team, now=now), Session(engine, expire_on_commit=False) as session:
+        with plan_lock(engine=engine, team=team), Session(engine, expire_on_commit=False) as session:
             outcome.plan = plan_team_sprints(session=session, tracker=tracker, key=key, team=team, now=now,
                                              actor=actor, checkpoint=session.commit)
             session.commit()

@@ -21,7 +21,6 @@ import hmac
 import logging
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -287,12 +286,6 @@ class FanOutReport:
         return ", ".join([f"{self.sent} {noun} sent", *shown])
 
 
-def _advancing_from(now: datetime) -> Callable[[], datetime]:
-    """A clock that starts at ``now`` (which may be --as-of) and runs at real speed, for ledger leases."""
-    started = time.monotonic()
-    return lambda: now + timedelta(seconds=time.monotonic() - started)
-
-
 def _fan_out(
     *,
     engine: Engine,
@@ -310,7 +303,6 @@ def _fan_out(
     has expired; everyone never claimed is simply sent to by the next run. Rate limits are the client's job
     (its retry handler waits out each 429's Retry-After).
     """
-    clock = _advancing_from(now)
     stop = threading.Event()
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
@@ -318,7 +310,7 @@ def _fan_out(
     def deliver(claim_key: str, user_id: str) -> str:
         if stop.is_set():
             return "skipped"
-        if not ledger.claim(engine=engine, kind=kind, key=claim_key, now=clock(), team_id=team_id):
+        if not ledger.claim(engine=engine, kind=kind, key=claim_key, team_id=team_id):
             return "in_flight"
         try:
             if still_wanted is not None and not still_wanted(user_id):
@@ -327,7 +319,7 @@ def _fan_out(
             ref = send(user_id)
         except Undeliverable as exc:
             failure = f"{FAILED_PREFIX}{exc}"[:255]
-            ledger.complete(engine=engine, kind=kind, key=claim_key, now=clock(), ref=failure)
+            ledger.complete(engine=engine, kind=kind, key=claim_key, now=now, ref=failure)
             return "undeliverable"
         except Exception as exc:
             # No user id in the log: for a reminder it would name someone who has not answered.
@@ -338,7 +330,7 @@ def _fan_out(
             # The process is going down (e.g. interrupted): stop claiming; the open claim waits for its lease.
             stop.set()
             raise
-        ledger.complete(engine=engine, kind=kind, key=claim_key, now=clock(), ref=ref)
+        ledger.complete(engine=engine, kind=kind, key=claim_key, now=now, ref=ref)
         return "sent"
 
     def one(target: tuple[str, str]) -> None:
@@ -579,7 +571,7 @@ def close_survey(
 def announce_close(*, engine: Engine, survey: Survey, send: Callable[[], str | None], now: datetime) -> bool:
     """Post the close note once (at most once, retried by the next run if it failed); True when sent now."""
     claim_key = str(survey.id)
-    if not ledger.claim(engine=engine, kind=KIND_CLOSE_NOTE, key=claim_key, now=now, team_id=survey.team_id):
+    if not ledger.claim(engine=engine, kind=KIND_CLOSE_NOTE, key=claim_key, team_id=survey.team_id):
         return False
     try:
         ref = send()
