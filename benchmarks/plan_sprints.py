@@ -5,20 +5,27 @@ the cadence, creates the horizon's sprints); the second run finds every board in
 each run it prints the Jira requests (counted by the tracker, and by the sandbox as a cross-check), the writes,
 and the wall-clock seconds.
 
-    .venv/bin/python benchmarks/plan_sprints.py [--teams 200] [--latency 0.05] [--mode cloud|datacenter]
-                                                [--workers 1]
+    .venv/bin/python benchmarks/plan_sprints.py [--quick] [--teams 200] [--latency 0.05]
+                                                [--mode cloud|datacenter] [--workers 1 --workers 10]
+
+It runs with 1 and with 10 workers (about 2 minutes in all; ``--quick`` or BENCH_QUICK=1: 20 teams, about 15 s).
+The baseline is measured in the same run: a bare Jira round trip (serverInfo), so "1.2x the round-trip floor"
+means planning spent 20% more than the Jira calls it made would take back to back on their own.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,6 +42,8 @@ from govbot.teamconfig import TeamSpec  # noqa: E402
 from govbot.tracker import JiraTracker  # noqa: E402
 
 FIRST_BOARD_ID = 1000
+TEAMS = 200
+QUICK_TEAMS = 20
 KEY = "benchmark-secret-key-0123456789"
 
 
@@ -59,16 +68,18 @@ def team_specs(teams: int) -> list[TeamSpec]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teams", type=int, default=200)
-    parser.add_argument("--latency", type=float, default=0.05, help="seconds the sandbox waits per request")
-    parser.add_argument("--mode", choices=("cloud", "datacenter"), default="cloud")
-    parser.add_argument("--workers", type=int, default=1, help="teams planned in parallel (1: one after another)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+def bare_round_trip(jira: JiraSandbox, samples: int = 20) -> float:
+    """Seconds one bare Jira request takes (serverInfo on a kept-alive connection): the per-call floor."""
+    with requests.Session() as http:
+        http.get(f"{jira.url}/rest/api/2/serverInfo", timeout=10)
+        started = time.perf_counter()
+        for _ in range(samples):
+            http.get(f"{jira.url}/rest/api/2/serverInfo", timeout=10)
+        return (time.perf_counter() - started) / samples
 
+
+def run_once(args: argparse.Namespace, workers: int) -> None:
+    """Plan every board twice with ``workers`` threads, on a fresh sandbox and database; print each run."""
     now = datetime.now(UTC)
     jira = JiraSandbox(mode=args.mode, now=now).start()
     seed_boards(jira, args.teams, now)
@@ -84,29 +95,56 @@ def main(argv: list[str] | None = None) -> int:
             apply_specs(session=session, key=runtime.key, now=now, actor="benchmark", specs=specs,
                         source="benchmark")
         jira.set_latency(args.latency)
+        baseline = bare_round_trip(jira)
         notifier = RecordingNotifier(echo=lambda _line: None)
 
         def plan(spec: TeamSpec) -> str:
             return run_job(runtime, "plan-sprints", spec.name, now=now, notifier=notifier, echo=lambda _l: None)
 
-        print(f"plan-sprints for {args.teams} teams, Jira sandbox ({args.mode}) with {args.latency * 1000:.0f} ms "
-              f"latency per request, {args.workers} worker(s), SQLite")
+        print(f"{workers} worker(s): a bare Jira round trip takes {baseline * 1000:.1f} ms (measured now)")
         for label in ("first run", "second run (no-op)"):
             calls, served = tracker.calls, len(jira.calls)
             writes = len(jira.calls_to("/rest/agile/1.0/sprint", "POST"))
             started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=args.workers) as pool:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 summaries = list(pool.map(plan, specs))
             seconds = time.perf_counter() - started
             made = tracker.calls - calls
             wrote = len(jira.calls_to("/rest/agile/1.0/sprint", "POST")) - writes
             unchanged = sum("nothing to change" in s for s in summaries)
-            print(f"{label:<20} {made:>6} Jira calls ({len(jira.calls) - served} served), {wrote:>4} writes, "
-                  f"{seconds:7.2f} s, {made / args.teams:5.2f} calls/team, {seconds / args.teams * 1000:6.1f} ms/team,"
-                  f" {unchanged} team(s) unchanged")
+            floor = made * baseline / workers
+            print(f"  {label:<19} {made:>6} Jira calls ({len(jira.calls) - served} served, "
+                  f"{made / args.teams:.2f}/team), {wrote:>4} writes, {seconds:7.2f} s = "
+                  f"{seconds / floor if floor else 0:.2f}x the round-trip floor of {floor:.2f} s, "
+                  f"{unchanged} team(s) unchanged")
         tracker.close()
         runtime.engine.dispose()
     jira.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teams", type=int, default=None, help=f"default {TEAMS} ({QUICK_TEAMS} with --quick)")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds the sandbox waits per request")
+    parser.add_argument("--mode", choices=("cloud", "datacenter"), default="cloud")
+    parser.add_argument("--workers", type=int, action="append",
+                        help="teams planned in parallel; repeatable (default: 1 and 10)")
+    parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")),
+                        help=f"{QUICK_TEAMS} teams instead of {TEAMS} (also BENCH_QUICK=1)")
+    args = parser.parse_args(argv)
+    args.teams = args.teams or (QUICK_TEAMS if args.quick else TEAMS)
+    workers = args.workers or [1, 10]
+    logging.basicConfig(level=logging.WARNING)
+
+    # Each team costs 9 calls over both runs; one worker waits for every one of them.
+    expected = sum(9 * args.teams * args.latency / w for w in workers) * 1.1
+    print(f"plan-sprints for {args.teams} teams, Jira sandbox ({args.mode}) with {args.latency * 1000:.0f} ms "
+          f"latency per request, SQLite; expect about {expected:.0f} s")
+    started = time.perf_counter()
+    for count in workers:
+        run_once(args, count)
+    print(f"done in {time.perf_counter() - started:.0f} s")
     return 0
 
 

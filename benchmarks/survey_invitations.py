@@ -7,12 +7,15 @@ fan-out is the workspace-wide one. The sandbox emulates it as one token bucket o
 minute with a burst of 100 (``--per-minute`` / ``--burst``). The floor for N invitations is
 (N - burst) / (per_minute / 60) seconds.
 
-Run: ``.venv/bin/python benchmarks/survey_invitations.py [--count 2000] [--per-minute 600] [--burst 100]``
+Run: ``.venv/bin/python benchmarks/survey_invitations.py [--quick] [--count 2000] [--per-minute 600] [--burst 100]``
+(about 3.5 minutes: the rate limit sets the pace; ``--quick`` or BENCH_QUICK=1: 300 members, about 25 s).
+It exits 1 only when a member was not invited exactly once, never because the machine is slow.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -39,6 +42,8 @@ SIGNING_SECRET = "benchmark-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-benchmark-token"
 MANAGER = "U0MANAGER1"
 CHANNEL = "C0BENCHMARK"
+COUNT = 2000
+QUICK_COUNT = 300
 
 
 def _team(count: int) -> TeamSpec:
@@ -50,11 +55,17 @@ def _team(count: int) -> TeamSpec:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=2000, help="members to invite")
+    parser.add_argument("--count", type=int, default=None,
+                        help=f"members to invite (default {COUNT}; {QUICK_COUNT} with --quick)")
     parser.add_argument("--per-minute", type=int, default=600, help="workspace-wide chat.postMessage rate")
     parser.add_argument("--burst", type=int, default=100, help="bucket capacity (calls allowed at once)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up after this many seconds")
+    parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")),
+                        help=f"invite {QUICK_COUNT} members instead of {COUNT} (also BENCH_QUICK=1)")
     args = parser.parse_args()
+    args.count = args.count or (QUICK_COUNT if args.quick else COUNT)
+    floor = max(0, args.count - args.burst) / (args.per_minute / 60)
+    print(f"survey invitations to {args.count} members through the Slack sandbox; expect about {floor + 10:.0f} s")
 
     workdir = Path(tempfile.mkdtemp(prefix="govbot-bench-"))
     db_url = f"sqlite:///{workdir / 'govbot.db'}"
@@ -90,7 +101,6 @@ def main() -> int:
         calls = sandbox.calls_of("chat.postMessage")
         accepted = Counter(c.body["channel"] for c in calls if not c.failed)
         limited = sum(1 for c in calls if c.status == 429)
-        floor = max(0, args.count - args.burst) / (args.per_minute / 60)
         exactly_once = len(accepted) == args.count and set(accepted.values()) == {1}
         print(f"limit            chat.postMessage {args.per_minute}/min workspace-wide, burst {args.burst}")
         once = "each member exactly once" if exactly_once else "NOT exactly once"
@@ -102,7 +112,7 @@ def main() -> int:
             print(f"rate-limit floor {floor:.1f} s  → {elapsed / floor:.3f}× the floor")
         rate = args.per_minute / 60
         print(f"throughput       {args.count / elapsed:.1f} invitations/s (limit {rate:.1f}/s past burst)")
-        return 0 if exactly_once and ack.elapsed < 3.0 else 1
+        return 0 if exactly_once else 1
     finally:
         server.stop()
         sandbox.stop()

@@ -31,6 +31,20 @@ def test_manifest_structure():
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "im:write", "users:read", "files:write", "channels:read"} <= scopes
+    # A digest channel may be private: reading a private channel's details needs groups:read.
+    assert "groups:read" in scopes
+
+
+def test_usage_hint_lists_only_subcommands_that_exist():
+    from govbot.scheduler.registry import load_features
+    from govbot.slack.registry import SUBCOMMANDS
+
+    load_features()
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    hint = manifest["features"]["slash_commands"][0]["usage_hint"]
+    for usage in (part.strip() for part in hint.split("|")):
+        words = [w for w in usage.split() if not w.startswith(("--", '"', "KEY", "N"))]
+        assert " ".join(words[:2]) in SUBCOMMANDS or words[0] in SUBCOMMANDS, usage
 
 
 def test_every_url_points_at_slack_events():

@@ -10,6 +10,7 @@ import sys
 import time
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
@@ -21,6 +22,22 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _sample(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus text exposition (a HELP or TYPE line is not a sample)."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
+
+
+def test_metric_sample_is_read_from_values_not_from_help_lines():
+    help_only = "# HELP govbot_slack_requests_total Slack requests\n# TYPE govbot_slack_requests_total counter\n"
+    assert _sample(help_only, "govbot_slack_requests_total", kind="command") is None
+    counted = help_only + 'govbot_slack_requests_total{kind="command"} 2.0\n'
+    assert _sample(counted, "govbot_slack_requests_total", kind="command") == 2
 
 
 def test_serve_answers_health_metrics_and_signed_help(tmp_path):
@@ -54,7 +71,8 @@ def test_serve_answers_health_metrics_and_signed_help(tmp_path):
             response = sim.slash_command("help", user_id="U0SOMEONE1", channel_id="C0SOMEWHERE")
             assert response.status == 200 and "/govbot help" in response.json()["text"]
             assert sim.slash_command("help", user_id="U0SOMEONE1", channel_id="C0X", command="/govbot").status == 200
-            assert requests.get(f"{base}/metrics", timeout=5).text.count("govbot_slack_requests_total") >= 1
+            assert _sample(requests.get(f"{base}/metrics", timeout=5).text, "govbot_slack_requests_total",
+                           kind="command") == 2
         finally:
             process.send_signal(signal.SIGINT)
             try:
