@@ -29,17 +29,17 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from govbot.bootstrap import build_runtime  # noqa: E402
+from govbot.adapters.db.migrate import upgrade  # noqa: E402
+from govbot.adapters.db.session import session_scope  # noqa: E402
+from govbot.adapters.slack.notifier import RecordingNotifier  # noqa: E402
+from govbot.adapters.tracker import JiraTracker  # noqa: E402
 from govbot.config import load_settings  # noqa: E402
-from govbot.db.migrate import upgrade  # noqa: E402
-from govbot.db.session import session_scope  # noqa: E402
+from govbot.core.jobs import run_job  # noqa: E402
+from govbot.features.teams.service import apply_specs  # noqa: E402
+from govbot.runtime import build_runtime  # noqa: E402
 from govbot.sandbox.jira_api import JiraSandbox  # noqa: E402
 from govbot.sandbox.jira_seed import STORY_POINTS_FIELD  # noqa: E402
-from govbot.scheduler.jobs import run_job  # noqa: E402
-from govbot.services.teams import apply_specs  # noqa: E402
-from govbot.slack.notifier import RecordingNotifier  # noqa: E402
 from govbot.teamconfig import TeamSpec  # noqa: E402
-from govbot.tracker import JiraTracker  # noqa: E402
 
 FIRST_BOARD_ID = 1000
 TEAMS = 200

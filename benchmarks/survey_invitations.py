@@ -26,16 +26,16 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from govbot.bootstrap import build_runtime
+from govbot.adapters.db.migrate import upgrade
+from govbot.adapters.db.tables import Survey
 from govbot.config import load_settings
-from govbot.db.migrate import upgrade
-from govbot.db.tables import Survey
+from govbot.core.app import create_app
+from govbot.features.surveys import service
+from govbot.features.teams.service import apply_specs
+from govbot.runtime import build_runtime
 from govbot.sandbox.harness import BotServer
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
-from govbot.services import surveys as service
-from govbot.services.teams import apply_specs
-from govbot.slack.app import create_app
 from govbot.teamconfig import MemberSpec, TeamSpec
 
 SIGNING_SECRET = "benchmark-signing-secret-0123456789"

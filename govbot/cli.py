@@ -72,13 +72,13 @@ def now() -> datetime:
 
 
 def _engine(s: Settings):  # type: ignore[no-untyped-def]
-    from govbot.db.session import engine_for
+    from govbot.adapters.db.session import engine_for
 
     return engine_for(s.database_url)
 
 
 def _upgrade(s: Settings) -> None:
-    from govbot.db.migrate import upgrade
+    from govbot.adapters.db.migrate import upgrade
 
     upgrade(s.database_url)
 
@@ -102,7 +102,7 @@ def team_import(
     file: Annotated[Path, typer.Argument(help="Team file (YAML), see manifests/teams.example.yaml")],
 ) -> None:
     """Create or update the teams of a file, all or nothing."""
-    from govbot.services.teams import TeamFileError, apply_specs, parse_team_file
+    from govbot.features.teams.service import TeamFileError, apply_specs, parse_team_file
 
     s = settings()
     try:
@@ -112,7 +112,7 @@ def team_import(
             err.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
         err.print("nothing was imported")
         raise typer.Exit(1) from None
-    from govbot.db.session import session_scope
+    from govbot.adapters.db.session import session_scope
 
     with session_scope(_engine(s)) as session:
         report = apply_specs(session=session, key=s.secret_key_bytes(), now=now(), actor=actor(), specs=specs,
@@ -135,8 +135,8 @@ def team_add(
     """Create one team."""
     from pydantic import ValidationError
 
-    from govbot.db.session import session_scope
-    from govbot.services.teams import TeamExists, add_team
+    from govbot.adapters.db.session import session_scope
+    from govbot.features.teams.service import TeamExists, add_team
     from govbot.teamconfig import TeamSpec, describe_error
 
     s = settings()
@@ -163,7 +163,7 @@ def team_add(
 @team_app.command("list")
 def team_list() -> None:
     """List the teams."""
-    from govbot.db import repo
+    from govbot.core import teams as repo
 
     s = settings()
     with Session(_engine(s)) as session:
@@ -181,7 +181,7 @@ def team_show(name: str) -> None:
     """Show one team as YAML (the team-file format)."""
     import yaml
 
-    from govbot.db import repo
+    from govbot.core import teams as repo
 
     s = settings()
     with Session(_engine(s)) as session:
@@ -198,8 +198,8 @@ def team_remove(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Remove a team (its audit history stays)."""
-    from govbot.db.session import session_scope
-    from govbot.services.teams import TeamNotFound, remove_team
+    from govbot.adapters.db.session import session_scope
+    from govbot.features.teams.service import TeamNotFound, remove_team
 
     s = settings()
     if not yes and not typer.confirm(f"Remove team {name} and its data?"):
@@ -222,7 +222,7 @@ def audit_export(
     output: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
 ) -> None:
     """Export every audit event."""
-    from govbot.services import audit
+    from govbot.core import audit
 
     if format not in ("csv", "jsonl"):
         raise fail("--format must be csv or jsonl")
@@ -239,7 +239,7 @@ def audit_export(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit hash chain; exit 1 naming the first bad event."""
-    from govbot.services import audit
+    from govbot.core import audit
 
     s = settings()
     with Session(_engine(s)) as session:
@@ -260,8 +260,8 @@ def run_job_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be done; write nothing")] = False,
 ) -> None:
     """Run one scheduled job now."""
-    from govbot.bootstrap import build_runtime
-    from govbot.scheduler.jobs import UnknownJob, UnknownTeam, run_job
+    from govbot.core.jobs import UnknownJob, UnknownTeam, run_job
+    from govbot.runtime import build_runtime
 
     s = settings()
     when = now()
@@ -284,7 +284,7 @@ def run_job_command(
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
     except Exception as exc:
-        from govbot.services.sprints import USER_FACING_ERRORS
+        from govbot.features.refactoring.service import USER_FACING_ERRORS
 
         if isinstance(exc, USER_FACING_ERRORS):  # Jira down, a board without sprints, …: one clear sentence
             raise fail(f"{kind} for team {team} did not finish: {exc}") from None
@@ -299,9 +299,9 @@ def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "0.0.0.0",  # noqa: S104
 ) -> None:
     """Run the bot (HTTP on GOVBOT_PORT, or Socket Mode) with the scheduler in-process."""
-    from govbot.bootstrap import build_runtime
+    from govbot.core.app import create_app
     from govbot.logs import setup_logging
-    from govbot.slack.app import create_app
+    from govbot.runtime import build_runtime
 
     s = settings()
     setup_logging(s.log_format)
@@ -315,7 +315,7 @@ def serve_command(
     bolt_app = create_app(runtime)
     scheduler = None
     if not no_scheduler:
-        from govbot.scheduler.runner import SchedulerService
+        from govbot.adapters.scheduler.runner import SchedulerService
 
         scheduler = SchedulerService(runtime)
         scheduler.start()
@@ -326,7 +326,7 @@ def serve_command(
             assert s.slack_app_token is not None
             SocketModeHandler(bolt_app, s.slack_app_token.get_secret_value()).start()
         else:
-            from govbot.slack.server import serve
+            from govbot.adapters.slack.server import serve
 
             serve(runtime, bolt_app, host=host, port=s.port)
     finally:
@@ -340,9 +340,9 @@ def scheduler_command() -> None:
     import signal
     import threading
 
-    from govbot.bootstrap import build_runtime
+    from govbot.adapters.scheduler.runner import SchedulerService
     from govbot.logs import setup_logging
-    from govbot.scheduler.runner import SchedulerService
+    from govbot.runtime import build_runtime
 
     s = settings()
     setup_logging(s.log_format)

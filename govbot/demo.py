@@ -19,15 +19,15 @@ from typing import Any
 
 from rich.console import Console
 
-from govbot.bootstrap import Runtime, build_runtime
+from govbot.adapters.db.migrate import upgrade
+from govbot.adapters.db.session import session_scope
 from govbot.config import load_settings
-from govbot.db.migrate import upgrade
-from govbot.db.session import session_scope
+from govbot.core import audit
+from govbot.features.teams.service import apply_specs, parse_team_file
+from govbot.runtime import Runtime, build_runtime
 from govbot.sandbox.harness import BotServer
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
-from govbot.services import audit
-from govbot.services.teams import apply_specs, parse_team_file
 
 EXAMPLE_TEAMS = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 SIGNING_SECRET = "demo-signing-secret-0123456789abcdef"  # noqa: S105 - a loopback sandbox, not a real secret
@@ -116,10 +116,10 @@ def step_audit(ctx: DemoContext) -> None:
 # Feature steps are looked up by module and function name so that each feature owns its own step.
 FEATURE_STEPS: list[tuple[str, str, str]] = [
     # (title, module, function taking a DemoContext; it may print with ctx.say or return lines to print)
-    ("Refactoring sprints: plan-sprints in the Jira sandbox, then a postpone", "govbot.features.refactoring",
+    ("Refactoring sprints: plan-sprints in the Jira sandbox, then a postpone", "govbot.features.refactoring.slack",
      "demo_refactoring_step"),
-    ("Settings: a manager changes a setting in the modal", "govbot.features.manage", "demo_settings_step"),
-    ("Pulse survey: invitations, anonymous answers through the modal, close, results", "govbot.features.surveys",
+    ("Settings: a manager changes a setting in the modal", "govbot.features.teams.slack", "demo_settings_step"),
+    ("Pulse survey: invitations, anonymous answers through the modal, close, results", "govbot.features.surveys.slack",
      "demo_survey_step"),
 ]
 
@@ -161,7 +161,7 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> int:
     settings = load_settings(sandbox=True, **overrides)
     upgrade(url)
     runtime = build_runtime(settings)
-    from govbot.slack.app import create_app
+    from govbot.core.app import create_app
 
     server = BotServer(runtime, create_app(runtime)).start()
     sim = SlackRequestSimulator(events_url=server.events_url, signing_secret=SIGNING_SECRET, sandbox=slack)

@@ -15,19 +15,19 @@ from typing import Any
 
 from sqlmodel import Session
 
-from govbot.bootstrap import build_runtime
+from govbot.adapters.db.migrate import upgrade
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.slack.notifier import RecordingNotifier
+from govbot.adapters.tracker import JiraTracker
 from govbot.config import load_settings
-from govbot.db import repo
-from govbot.db.migrate import upgrade
-from govbot.db.session import session_scope
+from govbot.core import teams as repo
+from govbot.core.jobs import run_job
 from govbot.domain.schedule import anchor_in, next_after
 from govbot.domain.surveys import SurveyResults
+from govbot.features.surveys import service as surveys
+from govbot.features.teams.service import apply_specs, parse_team_file
+from govbot.runtime import build_runtime
 from govbot.sandbox.jira_api import JiraSandbox
-from govbot.scheduler.jobs import run_job
-from govbot.services import surveys
-from govbot.services.teams import apply_specs, parse_team_file
-from govbot.slack.notifier import RecordingNotifier
-from govbot.tracker import JiraTracker
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = b"test-secret-key-0123456789"

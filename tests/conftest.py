@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from govbot.db.migrate import upgrade
-from govbot.db.session import make_engine
+from govbot.adapters.db.migrate import upgrade
+from govbot.adapters.db.session import make_engine
 
 PG_URL = os.environ.get("GOVBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("GOVBOT_TEST_REQUIRE_PG") == "1"
@@ -84,7 +84,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     try:
         yield url
     finally:
-        from govbot.db.session import engine_for
+        from govbot.adapters.db.session import engine_for
 
         engine_for.cache_clear()
         drop_pg_database(name)
@@ -156,12 +156,12 @@ class Bot:
 
 def make_bot(db_url: str, *, admins=("U0ADMIN001",), clock=None, tracker_factory=None):
     """Start sandbox + bot server + simulator; the caller must call ``close_bot``."""
-    from govbot.bootstrap import build_runtime, system_clock
     from govbot.config import load_settings
+    from govbot.core.app import create_app
+    from govbot.runtime import build_runtime, system_clock
     from govbot.sandbox.harness import BotServer
     from govbot.sandbox.slack_api import SlackSandbox
     from govbot.sandbox.slack_client import SlackRequestSimulator
-    from govbot.slack.app import create_app
 
     sandbox = SlackSandbox(bot_token=BOT_TOKEN).start()
     settings = load_settings(
@@ -192,8 +192,8 @@ def payments_team(bot):
     """The example team imported into the bot's database."""
     from pathlib import Path
 
-    from govbot.db.session import session_scope
-    from govbot.services.teams import apply_specs, parse_team_file
+    from govbot.adapters.db.session import session_scope
+    from govbot.features.teams.service import apply_specs, parse_team_file
 
     specs = parse_team_file(Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml")
     with session_scope(bot.engine) as session:

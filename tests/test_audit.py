@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import Session
 
-from govbot.services import audit
+from govbot.core import audit
 
 KEY = b"test-secret-key-0123456789"
 

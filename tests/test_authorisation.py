@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, func, select
 
-from govbot.db import repo
-from govbot.db.session import session_scope
-from govbot.db.tables import AuditEvent, Team
-from govbot.scheduler.registry import load_features
-from govbot.services.teams import apply_specs
-from govbot.slack.blocks.common import initial_state
-from govbot.slack.ids import ActionId, CallbackId
-from govbot.slack.registry import SUBCOMMANDS
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import AuditEvent, Team
+from govbot.adapters.scheduler.context import load_features
+from govbot.adapters.slack.blocks import initial_state
+from govbot.adapters.slack.ids import ActionId, CallbackId
+from govbot.core import teams as repo
+from govbot.core.registry import SUBCOMMANDS
+from govbot.features.teams.service import apply_specs
 from govbot.teamconfig import TeamSpec
 from tests.conftest import KEY
 from tests.test_manage_settings import CHANNEL, MANAGER, open_settings, set_input

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from govbot.db.tables import Delivery
-from govbot.services import ledger
+from govbot.adapters.db.tables import Delivery
+from govbot.core import delivery as ledger
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 JOB_NOW = datetime(2031, 3, 2, 8, 30, tzinfo=UTC)  # the job's time: far from the wall clock on purpose

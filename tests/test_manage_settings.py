@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, func, select
 
-from govbot.db import repo
-from govbot.db.session import session_scope
-from govbot.db.tables import AuditEvent
-from govbot.services.signals import settings_changed
-from govbot.services.teams import apply_specs
-from govbot.slack.blocks.common import initial_state
-from govbot.slack.ids import CallbackId
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import AuditEvent
+from govbot.adapters.slack.blocks import initial_state
+from govbot.adapters.slack.ids import CallbackId
+from govbot.core import teams as repo
+from govbot.core.events import settings_changed
+from govbot.features.teams.service import apply_specs
 from govbot.teamconfig import TeamSettings
 from tests.conftest import KEY
 

@@ -7,11 +7,11 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from govbot.db import repo
-from govbot.db.tables import AuditEvent
-from govbot.slack.blocks.common import initial_state
-from govbot.slack.ids import ActionId, CallbackId
-from govbot.slack.registry import STATUS_SECTIONS, status_section
+from govbot.adapters.db.tables import AuditEvent
+from govbot.adapters.slack.blocks import initial_state
+from govbot.adapters.slack.ids import ActionId, CallbackId
+from govbot.core import teams as repo
+from govbot.core.registry import STATUS_SECTIONS, status_section
 from tests.test_manage_settings import CHANNEL, MANAGER, open_settings, set_input, submit
 
 MEMBER = "U0SENIOR01"
@@ -184,7 +184,7 @@ def test_setup_errors_are_answered_on_their_field_and_nothing_is_created(bot, pa
 
 
 def test_demo_settings_step_changes_a_setting_and_shows_the_audit_events(bot, payments_team):
-    from govbot.features.manage import demo_settings_step
+    from govbot.features.teams.slack import demo_settings_step
 
     lines = demo_settings_step(bot, team_name="payments")
     assert len(lines) == 3

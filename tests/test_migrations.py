@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from govbot.db.migrate import alembic_config, upgrade
-from govbot.db.tables import metadata
+from govbot.adapters.db.migrate import alembic_config, upgrade
+from govbot.adapters.db.tables import metadata
 
 
 def test_empty_database_upgrades_to_head_and_matches_models(empty_db_url):
@@ -72,7 +72,7 @@ def test_read_only_engine_takes_no_write_lock(tmp_path):
     """Status and App Home read through it: a slow render (Jira) must never hold up a writer on SQLite."""
     from sqlalchemy import text
 
-    from govbot.db.session import engine_for
+    from govbot.adapters.db.session import engine_for
 
     url = f"sqlite:///{tmp_path / 'ro.db'}"
     upgrade(url)

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from govbot.db import repo
-from govbot.db.session import session_scope
-from govbot.db.tables import AuditEvent, SprintOverride, Team
-from govbot.features import refactoring
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import AuditEvent, SprintOverride, Team
+from govbot.adapters.slack.notifier import RecordingNotifier
+from govbot.adapters.tracker import JiraTracker
+from govbot.core import teams as repo
+from govbot.core.events import wait_for_receivers
+from govbot.core.jobs import run_job
+from govbot.features.refactoring import slack as refactoring
+from govbot.features.teams.service import apply_specs, parse_team_file, update_settings
 from govbot.sandbox.jira_api import JiraSandbox
 from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID, SCRUM_BOARD_ID
-from govbot.scheduler.jobs import run_job
-from govbot.services.signals import wait_for_receivers
-from govbot.services.teams import apply_specs, parse_team_file, update_settings
-from govbot.slack.notifier import RecordingNotifier
-from govbot.tracker import JiraTracker
 from tests.conftest import KEY, close_bot, make_bot
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from govbot.bootstrap import build_runtime
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import AuditEvent
+from govbot.adapters.scheduler import context as registry
+from govbot.adapters.scheduler.runner import LeaderLock, build_scheduler, sync_team_jobs
+from govbot.adapters.scheduler.triggers import RRuleTrigger, daily_at
 from govbot.config import load_settings
-from govbot.db.session import session_scope
-from govbot.db.tables import AuditEvent
-from govbot.scheduler import registry
-from govbot.scheduler.jobs import UnknownJob, UnknownTeam, run_job
-from govbot.scheduler.runner import LeaderLock, build_scheduler, sync_team_jobs
-from govbot.scheduler.triggers import RRuleTrigger, daily_at
-from govbot.services import audit
-from govbot.services.teams import apply_specs, parse_team_file
+from govbot.core import audit
+from govbot.core.jobs import UnknownJob, UnknownTeam, run_job
+from govbot.features.teams.service import apply_specs, parse_team_file
+from govbot.runtime import build_runtime
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = b"test-secret-key-0123456789"
@@ -58,7 +58,7 @@ def _events(engine, action):
 
 
 def test_run_job_as_of_hands_that_time_down(runtime, probe_job):
-    from govbot.slack.notifier import RecordingNotifier
+    from govbot.adapters.slack.notifier import RecordingNotifier
 
     as_of = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
     notifier = RecordingNotifier(echo=lambda _: None)
@@ -94,7 +94,7 @@ def test_team_jobs_persist_with_explicit_ids_and_no_duplicates(runtime, probe_jo
         assert job.args == ("probe", "payments")
         assert job.coalesce is True and job.misfire_grace_time > 0
         assert str(job.trigger.timezone) == "Europe/Berlin"
-        from govbot.services.teams import remove_team
+        from govbot.features.teams.service import remove_team
 
         with session_scope(runtime.engine) as session:
             remove_team(session=session, key=KEY, now=datetime.now(UTC), actor="test", name="payments", reason=None)
@@ -141,7 +141,7 @@ def test_scheduler_service_runs_persisted_team_jobs(runtime, probe_job):
 
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from govbot.scheduler.runner import SchedulerService
+    from govbot.adapters.scheduler.runner import SchedulerService
 
     def quiet_probe(ctx: registry.JobContext) -> str:
         probe_job.append((ctx.team.name, ctx.now, ctx.dry_run))

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from govbot.slack.commands import help_text
+from govbot.core.commands import help_text
 
 
 def test_help_round_trip_is_ephemeral_and_fast(bot):
@@ -76,7 +76,7 @@ def test_random_command_texts_all_get_help(bot):
 def test_event_retry_does_not_act_twice(bot):
     from sqlmodel import Session, select
 
-    from govbot.db.tables import Delivery
+    from govbot.adapters.db.tables import Delivery
 
     event = {"type": "app_mention", "user": "U0SOMEONE1", "text": "hi", "channel": "C1", "ts": "1.0"}
     first = bot.sim.event(event, event_id="Ev0001")

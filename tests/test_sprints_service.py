@@ -9,20 +9,28 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from govbot.bootstrap import build_runtime
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import AuditEvent, Delivery, PlannedSprint, Team, TeamSettingsRow
+from govbot.adapters.slack.notifier import RecordingNotifier
+from govbot.adapters.tracker import (
+    BoardHasNoSprints,
+    JiraTracker,
+    TrackerAuthError,
+    TrackerNotFound,
+    TrackerUnavailable,
+)
 from govbot.config import load_settings
-from govbot.db import repo
-from govbot.db.session import session_scope
-from govbot.db.tables import AuditEvent, Delivery, PlannedSprint, Team, TeamSettingsRow
+from govbot.core import audit
+from govbot.core import teams as repo
+from govbot.core.jobs import run_job
 from govbot.domain.work import Sprint
-from govbot.features import refactoring
+from govbot.features.refactoring import policy
+from govbot.features.refactoring import service as sprints
+from govbot.features.refactoring import slack as refactoring
+from govbot.features.teams.service import apply_specs, parse_team_file
+from govbot.runtime import build_runtime
 from govbot.sandbox.jira_api import JiraSandbox
 from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID, KANBAN_BOARD_ID, SCRUM_BOARD_ID
-from govbot.scheduler.jobs import run_job
-from govbot.services import audit, policy, sprints
-from govbot.services.teams import apply_specs, parse_team_file
-from govbot.slack.notifier import RecordingNotifier
-from govbot.tracker import BoardHasNoSprints, JiraTracker, TrackerAuthError, TrackerNotFound, TrackerUnavailable
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = b"test-secret-key-0123456789"
@@ -420,6 +428,6 @@ def test_a_sprint_update_is_audited_before_it_is_sent_and_a_failed_one_is_marked
     assert "→" in summary
     assert len(env.events("jira.sprint.update")) == 4
     with Session(env.runtime.engine) as session:
-        from govbot.services import audit
+        from govbot.core import audit
 
         assert audit.verify(session=session, key=KEY).ok

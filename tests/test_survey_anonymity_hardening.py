@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import Session
 
-from govbot.db import repo
+from govbot.core import teams as repo
 from govbot.domain.surveys import NotEnoughResponses
-from govbot.services import surveys as service
+from govbot.features.surveys import service
 from tests.test_surveys_service import MEMBERS, NOW, _close, _open, _submit, _team
 
 

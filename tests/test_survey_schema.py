@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from govbot.db.tables import metadata
+from govbot.adapters.db.tables import metadata
 from govbot.domain.surveys import QUESTIONNAIRE
 
 # Any of these inside a column name points at a person or at a moment.

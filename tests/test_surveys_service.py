@@ -11,16 +11,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from govbot.bootstrap import Runtime
+from govbot.adapters.db.tables import AuditEvent, Delivery, Survey, SurveyParticipation, SurveyResponse
+from govbot.adapters.slack.notifier import RecordingNotifier
 from govbot.config import load_settings
-from govbot.db import repo
-from govbot.db.tables import AuditEvent, Delivery, Survey, SurveyParticipation, SurveyResponse
+from govbot.core import teams as repo
+from govbot.core.jobs import run_job
 from govbot.domain.schedule import anchor_in, next_after
 from govbot.domain.surveys import Bucket, NotEnoughResponses, SurveyResults
-from govbot.scheduler.jobs import run_job
-from govbot.services import surveys as service
-from govbot.services.teams import apply_specs
-from govbot.slack.notifier import RecordingNotifier
+from govbot.features.surveys import service
+from govbot.features.teams.service import apply_specs
+from govbot.runtime import Runtime
 from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec
 
 KEY = b"test-secret-key-0123456789"
@@ -416,7 +416,7 @@ def test_killed_mid_fan_out_resumes_without_double_invitations(engine, monkeypat
                                     now=NOW + timedelta(minutes=1))
     assert report.in_flight >= 1  # the dead run's open claims wait for their lease
     later = Recorder()
-    from govbot.services import ledger
+    from govbot.core import delivery as ledger
 
     real_clock = ledger.wall_clock
     monkeypatch.setattr(ledger, "wall_clock", lambda: real_clock() + timedelta(minutes=11))  # leases run out

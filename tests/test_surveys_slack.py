@@ -9,17 +9,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from govbot.db import repo
-from govbot.db.session import session_scope
-from govbot.db.tables import Delivery, Survey, SurveyParticipation, SurveyResponse
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import Delivery, Survey, SurveyParticipation, SurveyResponse
+from govbot.adapters.slack.ids import ActionId, CallbackId
+from govbot.adapters.slack.notifier import SlackNotifier
+from govbot.core import teams as repo
+from govbot.core.jobs import run_job
 from govbot.domain.surveys import BLOCK_IDS
-from govbot.features.surveys import demo_survey_step, fanout_client, invitation_sender
+from govbot.features.surveys import service
+from govbot.features.surveys.messages import state_values
+from govbot.features.surveys.slack import demo_survey_step, fanout_client, invitation_sender
 from govbot.sandbox.slack_api import dm_channel_id
-from govbot.scheduler.jobs import run_job
-from govbot.services import surveys as service
-from govbot.slack.blocks.survey import state_values
-from govbot.slack.ids import ActionId, CallbackId
-from govbot.slack.notifier import SlackNotifier
 
 from .conftest import KEY
 
@@ -245,7 +245,7 @@ def test_killed_fan_out_resumes_without_double_invitations(bot, payments_team, m
         service.invite_members(engine=bot.engine, survey_id=survey.id, team=team, now=now,
                                send=invitation_sender(DyingNotifier(), survey=survey, team=team))
     assert len(_invitations(bot)) == 3
-    from govbot.services import ledger
+    from govbot.core import delivery as ledger
 
     real_clock = ledger.wall_clock
     monkeypatch.setattr(ledger, "wall_clock", lambda: real_clock() + timedelta(minutes=11))  # leases run out

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from govbot.db import repo
-from govbot.db.session import session_scope
-from govbot.db.tables import AuditEvent, Team
-from govbot.services.teams import TeamFileError, apply_specs, parse_team_file, remove_team
+from govbot.adapters.db.session import session_scope
+from govbot.adapters.db.tables import AuditEvent, Team
+from govbot.core import teams as repo
+from govbot.features.teams.service import TeamFileError, apply_specs, parse_team_file, remove_team
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = b"test-secret-key-0123456789"

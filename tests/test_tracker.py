@@ -13,12 +13,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govbot.domain.work import Sprint
-from govbot.sandbox import jira_seed
-from govbot.sandbox.jira_api import CLOUD_API_TOKEN, DC_PAT, JiraSandbox
-from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID, REVIEWER_FIELD, STORY_POINTS_FIELD, StatusChange
-from govbot.sandbox.jql import tokenize
-from govbot.tracker import (
+from govbot.adapters.tracker import (
     BoardHasNoSprints,
     JiraTracker,
     TrackerAuthError,
@@ -30,6 +25,11 @@ from govbot.tracker import (
     validate_label,
     validate_project_key,
 )
+from govbot.domain.work import Sprint
+from govbot.sandbox import jira_seed
+from govbot.sandbox.jira_api import CLOUD_API_TOKEN, DC_PAT, JiraSandbox
+from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID, REVIEWER_FIELD, STORY_POINTS_FIELD, StatusChange
+from govbot.sandbox.jql import tokenize
 
 NOW = datetime(2025, 3, 12, 15, 30, tzinfo=UTC)
 

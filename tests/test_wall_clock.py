@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from govbot.services import ledger
+from govbot.core import delivery as ledger
 from tests.clock_lifecycle import EXPECTED, run_life_cycle
 
 ROOT = Path(__file__).resolve().parent.parent

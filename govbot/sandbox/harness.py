@@ -10,8 +10,8 @@ import time
 import uvicorn
 from slack_bolt import App
 
-from govbot.bootstrap import Runtime
-from govbot.slack.server import create_web_app
+from govbot.adapters.slack.server import create_web_app
+from govbot.runtime import Runtime
 
 
 class BotServer:

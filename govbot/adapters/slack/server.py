@@ -1,0 +1,115 @@
+"""The HTTP face of govbot: `POST /slack/events`, `GET /healthz`, `GET /metrics`, served by uvicorn.
+
+bolt's own ``app.start()`` is a development server, and its Starlette adapter runs the sync App on the event loop
+thread; this endpoint checks the signature first (401, nothing parsed), refuses a body it cannot parse (400,
+never a 500), and dispatches in a worker thread so one slow request never blocks the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt import App, BoltRequest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from govbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger before reading it all.
+
+
+def _parsable(body: bytes, content_type: str) -> bool:
+    """Whether the body is the JSON or form shape Slack sends (with a JSON payload field when present)."""
+    try:
+        decoded = body.decode("utf-8")
+        if "application/json" in content_type:
+            return isinstance(json.loads(decoded), dict)
+        form = parse_qs(decoded, keep_blank_values=True, strict_parsing=bool(decoded))
+        if "payload" in form:
+            return isinstance(json.loads(form["payload"][0]), dict)
+        return bool(form)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float) -> bool:
+    """Slack's v0 signature over the raw bytes, within a 5-minute window (works for any body, even non-UTF-8)."""
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not timestamp.isdigit() or not signature.startswith("v0="):
+        return False
+    if abs(now - int(timestamp)) > 300:
+        return False
+    expected = "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def create_web_app(runtime: Runtime, bolt_app: App) -> Starlette:
+    """The ASGI application for `govbot serve`."""
+    secret = runtime.settings.slack_signing_secret
+    assert secret is not None
+    secret_bytes = secret.get_secret_value().encode()
+
+    async def slack_events(request: Request) -> Response:
+        length = int(request.headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            return PlainTextResponse("request body too large", status_code=413)
+        body = await request.body()
+        if not signature_ok(secret_bytes, body, {k.lower(): v for k, v in request.headers.items()}, time.time()):
+            return PlainTextResponse("invalid request signature or timestamp", status_code=401)
+        content_type = request.headers.get("content-type", "")
+        if not _parsable(body, content_type):
+            return PlainTextResponse("malformed request body", status_code=400)
+        bolt_request = BoltRequest(
+            body=body.decode("utf-8"),
+            query=request.url.query,
+            headers={k: [v] for k, v in request.headers.items()},
+        )
+        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        return Response(
+            content=bolt_response.body,
+            status_code=bolt_response.status,
+            headers={k: v[0] for k, v in bolt_response.headers.items() if k.lower() != "content-length"},
+        )
+
+    async def healthz(_: Request) -> Response:
+        try:
+            await run_in_threadpool(_ping, runtime)
+        except Exception as exc:
+            log.warning("health check failed: %s", exc.__class__.__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ])
+
+
+def _ping(runtime: Runtime) -> None:
+    with runtime.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def serve(runtime: Runtime, bolt_app: App, *, host: str = "0.0.0.0", port: int = 3000) -> None:  # noqa: S104
+    """Run the HTTP server until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_web_app(runtime, bolt_app), host=host, port=port, log_level="warning",
+                proxy_headers=True, access_log=False)
