@@ -34,9 +34,11 @@ from govbot.adapters.db.session import session_scope  # noqa: E402
 from govbot.adapters.slack.notifier import RecordingNotifier  # noqa: E402
 from govbot.adapters.tracker import JiraTracker  # noqa: E402
 from govbot.config import load_settings  # noqa: E402
-from govbot.core.jobs import run_job  # noqa: E402
 from govbot.features.teams.service import apply_specs  # noqa: E402
-from govbot.runtime import build_runtime  # noqa: E402
+from govbot.runtime import (
+    build_runtime,  # noqa: E402
+    run_job,  # noqa: E402
+)
 from govbot.sandbox.jira_api import JiraSandbox  # noqa: E402
 from govbot.sandbox.jira_seed import STORY_POINTS_FIELD  # noqa: E402
 from govbot.teamconfig import TeamSpec  # noqa: E402

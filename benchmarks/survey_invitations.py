@@ -29,10 +29,9 @@ from sqlmodel import Session, select
 from govbot.adapters.db.migrate import upgrade
 from govbot.adapters.db.tables import Survey
 from govbot.config import load_settings
-from govbot.core.app import create_app
 from govbot.features.surveys import service
 from govbot.features.teams.service import apply_specs
-from govbot.runtime import build_runtime
+from govbot.runtime import build_runtime, create_bolt_app
 from govbot.sandbox.harness import BotServer
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
@@ -79,7 +78,7 @@ def main() -> int:
         apply_specs(session=session, key=runtime.key, now=datetime.now(UTC), actor="benchmark",
                     specs=[_team(args.count)], source="benchmark")
         session.commit()
-    server = BotServer(runtime, create_app(runtime)).start()
+    server = BotServer(runtime, create_bolt_app(runtime)).start()
     sim = SlackRequestSimulator(events_url=server.events_url, signing_secret=SIGNING_SECRET, sandbox=sandbox)
     try:
         started = time.monotonic()

@@ -15,7 +15,14 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+SLACK_USER = r"^[UW][A-Z0-9]{2,20}$"  # a Slack user id (U…, or W… on Enterprise Grid)
+SLACK_USER_ID = re.compile(SLACK_USER)
+
+
+def is_slack_user(text: str) -> bool:
+    """Whether ``text`` is a Slack user id (so it can be shown as a mention)."""
+    return SLACK_USER_ID.match(text) is not None
+
 # Values that show a secret was copied from an example instead of generated.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "test", "sandbox", "please-change-me"}
 

@@ -1,88 +1,87 @@
-"""The one place that builds the engine, the Slack client, the Jira tracker and the scheduler from Settings."""
+"""The one wiring file: builds the Runtime, lists the features, and wires them into Slack, the scheduler and the CLI.
+
+Every feature lives in ``govbot/features/<name>/`` and offers the same few parts: its Slack listeners
+(``register(app, runtime)``), its scheduled jobs (``JOBS``), its `/govbot` subcommands and status sections, its
+check-policy checks, its reaction to a settings change, and its `govbot <name>` Typer sub-app. ``Feature`` names
+those parts, one frozen dataclass per feature, and ``FEATURES`` lists them. Why this shape:
+
+- Nothing registers itself at import time. A decorator that fills a global registry makes what runs depend on
+  which modules happened to be imported (and in what order); here the list is read top to bottom, and a feature
+  that is not in FEATURES does not exist.
+- It is typed: mypy checks that each part has the signature the router, the scheduler and the App Home call it
+  with, so a feature cannot plug in half-wired.
+- The dependencies point one way. Features never import this module (the Runtime they are handed is defined in
+  ``govbot.core.deps``); this module imports the features. So there is no cycle to break, no module-level
+  runtime and no import hidden inside a function.
+
+Adding a feature is: write its folder, add one ``Feature(...)`` line below.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from sqlalchemy.engine import Engine
+import typer
+from slack_bolt import App
+from sqlmodel import Session
 
 from govbot.adapters.db.session import engine_for
+from govbot.adapters.scheduler.runner import SchedulerService, TeamJob
+from govbot.adapters.slack.client import make_slack_client
+from govbot.adapters.slack.notifier import Notifier
 from govbot.config import Settings
+from govbot.core import jobs, teams
+from govbot.core.app import ignore_other_events, new_bolt_app
+from govbot.core.commands import HELP, StatusSection, Subcommand, Surface
+from govbot.core.deps import Runtime, system_clock
+from govbot.core.jobs import JobSpec, UnknownJob, UnknownTeam
+from govbot.core.policy import NamedCheck, check_policy_job
+from govbot.core.status import STATUS
+from govbot.features.audit import cli as audit_cli
+from govbot.features.audit import slack as audit_slack
+from govbot.features.refactoring import jobs as refactoring_jobs
+from govbot.features.refactoring import policy as refactoring_policy
+from govbot.features.refactoring import slack as refactoring_slack
+from govbot.features.surveys import jobs as surveys_jobs
+from govbot.features.surveys import slack as surveys_slack
+from govbot.features.teams import cli as teams_cli
+from govbot.features.teams import slack as teams_slack
+
+log = logging.getLogger(__name__)
 
 
-def system_clock() -> datetime:
-    """The real time. Only entry points (requests, jobs, CLI) call this; everything below takes ``now``."""
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class Feature:
+    """One feature's parts, as the wiring below uses them; every part is optional."""
+
+    name: str
+    register: Callable[[App, Runtime], None] | None = None  # its actions, views and events
+    jobs: Sequence[JobSpec] = ()
+    subcommands: Sequence[Subcommand] = ()
+    status_sections: Sequence[StatusSection] = ()
+    policy_checks: Sequence[NamedCheck] = ()  # run by the one check-policy job, in FEATURES order
+    on_settings_changed: Callable[[Runtime, str], None] | None = None  # (runtime, team name), after commit
+    cli: typer.Typer | None = None  # added as `govbot <its name>`
 
 
-def make_slack_client(settings: Settings, *, max_rate_limit_retries: int = 6) -> WebClient:
-    """A WebClient on SLACK_API_URL that retries 429 (honouring Retry-After), 5xx and connection errors."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=3),
-            RateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),
-            ServerErrorRetryHandler(max_retry_count=3),
-        ],
-    )
+FEATURES: tuple[Feature, ...] = (
+    Feature("teams", register=teams_slack.register, subcommands=teams_slack.SUBCOMMANDS,
+            status_sections=teams_slack.STATUS_SECTIONS, cli=teams_cli.app),
+    Feature("refactoring", jobs=refactoring_jobs.JOBS, subcommands=refactoring_slack.SUBCOMMANDS,
+            status_sections=refactoring_slack.STATUS_SECTIONS, policy_checks=refactoring_policy.POLICY_CHECKS,
+            on_settings_changed=refactoring_jobs.replan_after_settings_change),
+    Feature("surveys", register=surveys_slack.register, jobs=surveys_jobs.JOBS,
+            subcommands=surveys_slack.SUBCOMMANDS, status_sections=surveys_slack.STATUS_SECTIONS),
+    Feature("audit", subcommands=audit_slack.SUBCOMMANDS, cli=audit_cli.app),
+)
 
 
-@dataclass
-class Runtime:
-    """Process-wide dependencies, built once from Settings and handed to listeners and jobs."""
-
-    settings: Settings
-    engine: Engine
-    slack: WebClient
-    clock: Callable[[], datetime] = system_clock
-    tracker_factory: Callable[[], Any] | None = None
-    _tracker: Any = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def read_engine(self) -> Engine:
-        """An engine for read-only views (status, App Home): on SQLite its transactions take no write lock."""
-        return engine_for(self.settings.database_url, read_only=True)
-
-    @property
-    def key(self) -> bytes:
-        """GOVBOT_SECRET_KEY as bytes (participation hashes, audit chain)."""
-        return self.settings.secret_key_bytes()
-
-    def tracker(self) -> Any:
-        """The Jira tracker, built on first use (commands that never touch Jira need no Jira settings)."""
-        with self._lock:
-            if self._tracker is None:
-                factory = self.tracker_factory or (lambda: make_tracker(self.settings))
-                self._tracker = factory()
-            return self._tracker
-
-
-def make_tracker(settings: Settings) -> Any:
-    """A JiraTracker from JIRA_URL and Cloud (email + token) or Data Center (PAT) credentials."""
-    from govbot.adapters.tracker import JiraTracker
-
-    settings.require_jira()
-    assert settings.jira_url is not None
-    return JiraTracker(
-        url=settings.jira_url,
-        email=settings.jira_email,
-        api_token=settings.jira_api_token.get_secret_value() if settings.jira_api_token else None,
-        pat=settings.jira_pat.get_secret_value() if settings.jira_pat else None,
-    )
+# --- the runtime
 
 
 def build_runtime(
@@ -90,12 +89,96 @@ def build_runtime(
     *,
     clock: Callable[[], datetime] = system_clock,
     tracker_factory: Callable[[], Any] | None = None,
+    features: Sequence[Feature] = FEATURES,
 ) -> Runtime:
-    """Wire a Runtime from settings."""
-    return Runtime(
-        settings=settings,
-        engine=engine_for(settings.database_url),
-        slack=make_slack_client(settings),
-        clock=clock,
-        tracker_factory=tracker_factory,
-    )
+    """A Runtime from settings, with each feature's settings-changed listener connected."""
+    runtime = Runtime(settings=settings, engine=engine_for(settings.database_url), slack=make_slack_client(settings),
+                      clock=clock, tracker_factory=tracker_factory)
+    for feature in features:
+        if feature.on_settings_changed is not None:
+            runtime.events.settings_changed.connect(partial(feature.on_settings_changed, runtime))
+    return runtime
+
+
+# --- jobs
+
+
+def all_jobs(features: Sequence[Feature] = FEATURES) -> dict[str, JobSpec]:
+    """Every job kind: the features' jobs and check-policy (which runs every feature's checks)."""
+    checks = [check for feature in features for check in feature.policy_checks]
+    specs = [spec for feature in features for spec in feature.jobs] + [check_policy_job(checks)]
+    return {spec.kind: spec for spec in specs}
+
+
+def run_job(
+    runtime: Runtime,
+    kind: str,
+    team_name: str,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    echo: Callable[[str], None] = print,
+    notifier: Notifier | None = None,
+    features: Sequence[Feature] = FEATURES,
+) -> str:
+    """Run the job ``kind`` for one team at ``now`` (what `govbot run-job` and the scheduler do)."""
+    known = all_jobs(features)
+    spec = known.get(kind)
+    if spec is None:
+        raise UnknownJob(f"there is no job {kind!r}; the jobs are: {', '.join(sorted(known))}")
+    return jobs.run_job(runtime, spec, team_name, now=now, dry_run=dry_run, echo=echo, notifier=notifier)
+
+
+def run_scheduled(runtime: Runtime, features: Sequence[Feature], kind: str, team_name: str) -> None:
+    """What the scheduler runs for a (kind, team): reads the clock once and runs the job."""
+    try:
+        summary = run_job(runtime, kind, team_name, now=runtime.clock(), echo=log.info, features=features)
+        log.info("job %s for team %s: %s", kind, team_name, summary)
+    except UnknownTeam:
+        log.warning("job %s skipped: team %s no longer exists", kind, team_name)
+
+
+def scheduled_jobs(runtime: Runtime, features: Sequence[Feature] = FEATURES) -> list[TeamJob]:
+    """Every (kind, team) that runs on a schedule, with its trigger."""
+    with Session(runtime.engine) as session:
+        stored = teams.list_teams(session=session)
+    return [TeamJob(kind=spec.kind, team=team.name, trigger=spec.schedule(team))
+            for team in stored for spec in all_jobs(features).values() if spec.schedule is not None]
+
+
+def create_scheduler(runtime: Runtime, features: Sequence[Feature] = FEATURES,
+                     retry_seconds: float = 15.0) -> SchedulerService:
+    """The scheduler service for this runtime (started by the caller), re-synced on every settings change."""
+    service = SchedulerService(engine=runtime.engine, run=partial(run_scheduled, runtime, features),
+                               wanted=partial(scheduled_jobs, runtime, features), retry_seconds=retry_seconds)
+    runtime.events.settings_changed.connect(service.on_settings_changed)
+    return service
+
+
+# --- Slack
+
+
+def surface(features: Sequence[Feature] = FEATURES) -> Surface:
+    """The `/govbot` subcommands and the status sections of every feature (with help and status)."""
+    return Surface.of([HELP, STATUS, *(sub for feature in features for sub in feature.subcommands)],
+                      [section for feature in features for section in feature.status_sections])
+
+
+def create_bolt_app(runtime: Runtime, features: Sequence[Feature] = FEATURES) -> App:
+    """The bolt App: the `/govbot` command and App Home of every feature, then each feature's listeners."""
+    app = new_bolt_app(runtime, surface(features))
+    for feature in features:
+        if feature.register is not None:
+            feature.register(app, runtime)
+    ignore_other_events(app)
+    return app
+
+
+# --- the command line
+
+
+def add_feature_commands(cli: typer.Typer, features: Sequence[Feature] = FEATURES) -> None:
+    """Add each feature's Typer sub-app to the root command line."""
+    for feature in features:
+        if feature.cli is not None:
+            cli.add_typer(feature.cli)

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from govbot.config import SLACK_USER
 from govbot.domain.schedule import ScheduleError, validate_rule, zone
 
 TEAM_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
 PROJECT_KEY = r"^[A-Z][A-Z0-9_]{0,9}$"
-SLACK_USER = r"^[UW][A-Z0-9]{2,20}$"
 SLACK_CHANNEL = r"^[CG][A-Z0-9]{2,20}$"
 JIRA_FIELD = r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$"
 LABEL = r"^[^\s,]{1,255}$"

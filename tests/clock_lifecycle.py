@@ -21,12 +21,11 @@ from govbot.adapters.slack.notifier import RecordingNotifier
 from govbot.adapters.tracker import JiraTracker
 from govbot.config import load_settings
 from govbot.core import teams as repo
-from govbot.core.jobs import run_job
 from govbot.domain.schedule import anchor_in, next_after
 from govbot.domain.surveys import SurveyResults
 from govbot.features.surveys import service as surveys
 from govbot.features.teams.service import apply_specs, parse_team_file
-from govbot.runtime import build_runtime
+from govbot.runtime import build_runtime, run_job
 from govbot.sandbox.jira_api import JiraSandbox
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"

@@ -154,11 +154,11 @@ class Bot:
         return [c.body.get("text", "") for c in self.wait_for("response_url", 1, timeout)]
 
 
-def make_bot(db_url: str, *, admins=("U0ADMIN001",), clock=None, tracker_factory=None):
+def make_bot(db_url: str, *, admins=("U0ADMIN001",), clock=None, tracker_factory=None, features=None):
     """Start sandbox + bot server + simulator; the caller must call ``close_bot``."""
     from govbot.config import load_settings
-    from govbot.core.app import create_app
-    from govbot.runtime import build_runtime, system_clock
+    from govbot.core.deps import system_clock
+    from govbot.runtime import FEATURES, build_runtime, create_bolt_app
     from govbot.sandbox.harness import BotServer
     from govbot.sandbox.slack_api import SlackSandbox
     from govbot.sandbox.slack_client import SlackRequestSimulator
@@ -169,7 +169,7 @@ def make_bot(db_url: str, *, admins=("U0ADMIN001",), clock=None, tracker_factory
         SLACK_API_URL=sandbox.api_url, GOVBOT_SECRET_KEY=KEY.decode(), GOVBOT_ADMINS=",".join(admins),
     )
     runtime = build_runtime(settings, clock=clock or system_clock, tracker_factory=tracker_factory)
-    server = BotServer(runtime, create_app(runtime)).start()
+    server = BotServer(runtime, create_bolt_app(runtime, features or FEATURES)).start()
     sim = SlackRequestSimulator(events_url=server.events_url, signing_secret=SIGNING_SECRET, sandbox=sandbox)
     return Bot(runtime, sandbox, server, sim)
 
@@ -180,9 +180,18 @@ def close_bot(bot: Bot) -> None:
 
 
 @pytest.fixture
-def bot(sqlite_url) -> Iterator[Bot]:
+def bot_features(request):
+    """The features the ``bot`` fixture runs: FEATURES, plus any a test adds with
+    ``@pytest.mark.parametrize("bot_features", [(feature,)], indirect=True)``."""
+    from govbot.runtime import FEATURES
+
+    return (*FEATURES, *getattr(request, "param", ()))
+
+
+@pytest.fixture
+def bot(sqlite_url, bot_features) -> Iterator[Bot]:
     """The bot on SQLite (Slack-surface behaviour does not depend on the backend)."""
-    instance = make_bot(sqlite_url)
+    instance = make_bot(sqlite_url, features=bot_features)
     yield instance
     close_bot(instance)
 

@@ -1,5 +1,5 @@
 """Authorisation on the server (SPEC §3): every restricted action by someone not allowed is refused politely,
-changes nothing, and is logged. The command table is read from the subcommand registry, so a feature's new
+changes nothing, and is logged. The command table is read from the features' subcommands (``govbot.runtime.surface``), so a feature's new
 manager-only (or admin-only, or members-only) subcommand is covered here without editing this file.
 """
 
@@ -15,12 +15,11 @@ from sqlmodel import Session, func, select
 
 from govbot.adapters.db.session import session_scope
 from govbot.adapters.db.tables import AuditEvent, Team
-from govbot.adapters.scheduler.context import load_features
 from govbot.adapters.slack.blocks import initial_state
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.core import teams as repo
-from govbot.core.registry import SUBCOMMANDS
 from govbot.features.teams.service import apply_specs
+from govbot.runtime import surface
 from govbot.teamconfig import TeamSpec
 from tests.conftest import KEY
 from tests.test_manage_settings import CHANNEL, MANAGER, open_settings, set_input
@@ -30,8 +29,7 @@ OUTSIDER = "U0STRANGER"  # in no team
 OTHER_MANAGER = "U0SEARCHMG"  # manages another team
 NOT_ALLOWED = {"managers": MEMBER, "members": OUTSIDER, "admins": MANAGER}
 
-load_features()
-RESTRICTED_COMMANDS = sorted((s.name, s.who) for s in SUBCOMMANDS.values() if s.who != "anyone")
+RESTRICTED_COMMANDS = sorted((s.name, s.who) for s in surface().subcommands.values() if s.who != "anyone")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from govbot.adapters.db.tables import AuditEvent
 from govbot.adapters.slack.blocks import initial_state
 from govbot.adapters.slack.ids import CallbackId
 from govbot.core import teams as repo
-from govbot.core.events import settings_changed
 from govbot.features.teams.service import apply_specs
 from govbot.teamconfig import TeamSettings
 from tests.conftest import KEY
@@ -100,7 +99,7 @@ def test_unchanged_submission_saves_nothing(bot, payments_team):
 
 def test_valid_submission_saves_one_audit_event_and_signals(bot, payments_team):
     signalled: list[str] = []
-    settings_changed.connect(signalled.append)
+    bot.runtime.events.settings_changed.connect(signalled.append)
     try:
         view = open_settings(bot)
         values = initial_state(view)
@@ -109,8 +108,9 @@ def test_valid_submission_saves_one_audit_event_and_signals(bot, payments_team):
         set_input(values, "jira_comments", selected_options=[{"value": "on"}])
         response = submit(bot, view, values)
         assert response.status == 200 and response.body == ""  # the modal closes
+        bot.runtime.events.wait()
     finally:
-        settings_changed.disconnect(signalled.append)
+        bot.runtime.events.settings_changed.disconnect(signalled.append)
     team = stored(bot)
     assert (team.settings.refactor_every, team.settings.survey_open_hours, team.settings.jira_comments) == (4, 96, True)
     assert team.settings_version == 2

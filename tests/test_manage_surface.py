@@ -11,7 +11,8 @@ from govbot.adapters.db.tables import AuditEvent
 from govbot.adapters.slack.blocks import initial_state
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.core import teams as repo
-from govbot.core.registry import STATUS_SECTIONS, status_section
+from govbot.core.commands import StatusSection
+from govbot.runtime import Feature
 from tests.test_manage_settings import CHANNEL, MANAGER, open_settings, set_input, submit
 
 MEMBER = "U0SENIOR01"
@@ -23,24 +24,21 @@ def reply_bodies(bot, count: int = 1) -> list[dict]:
     return [c.body for c in bot.wait_for("response_url", count)]
 
 
-@pytest.fixture
-def extra_sections():
-    """Two sections another feature might register: one that works and one that fails."""
-    saved = list(STATUS_SECTIONS)
-
-    @status_section(order=10, title="Next refactoring sprint")
-    def _next_sprint(runtime, session, team, now):
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": f"Sprint 42 of {team.name}"}}]
-
-    @status_section(order=20, title="Broken section")
-    def _broken(runtime, session, team, now):
-        raise RuntimeError("boom")
-
-    yield
-    STATUS_SECTIONS[:] = saved
+def _next_sprint(runtime, session, team, now):
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": f"Sprint 42 of {team.name}"}}]
 
 
-def test_status_shows_every_registered_section_in_order(bot, payments_team, extra_sections):
+def _broken(runtime, session, team, now):
+    raise RuntimeError("boom")
+
+
+# A feature with two sections, as another feature might list them: one that works and one that fails.
+EXTRA = Feature("extra", status_sections=(StatusSection(order=10, title="Next refactoring sprint", render=_next_sprint),
+                                          StatusSection(order=20, title="Broken section", render=_broken)))
+
+
+@pytest.mark.parametrize("bot_features", [(EXTRA,)], indirect=True)
+def test_status_shows_every_registered_section_in_order(bot, payments_team):
     response = bot.sim.slash_command("status", user_id=MEMBER, channel_id=CHANNEL)
     assert response.status == 200 and response.elapsed < 3.0
     [body] = reply_bodies(bot)
@@ -184,7 +182,7 @@ def test_setup_errors_are_answered_on_their_field_and_nothing_is_created(bot, pa
 
 
 def test_demo_settings_step_changes_a_setting_and_shows_the_audit_events(bot, payments_team):
-    from govbot.features.teams.slack import demo_settings_step
+    from govbot.demo.steps import demo_settings_step
 
     lines = demo_settings_step(bot, team_name="payments")
     assert len(lines) == 3

@@ -15,10 +15,8 @@ from govbot.adapters.db.tables import AuditEvent, SprintOverride, Team
 from govbot.adapters.slack.notifier import RecordingNotifier
 from govbot.adapters.tracker import JiraTracker
 from govbot.core import teams as repo
-from govbot.core.events import wait_for_receivers
-from govbot.core.jobs import run_job
-from govbot.features.refactoring import slack as refactoring
 from govbot.features.teams.service import apply_specs, parse_team_file, update_settings
+from govbot.runtime import run_job
 from govbot.sandbox.jira_api import JiraSandbox
 from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID, SCRUM_BOARD_ID
 from tests.conftest import KEY, close_bot, make_bot
@@ -38,14 +36,12 @@ def jira():
 @pytest.fixture
 def bot(sqlite_url, jira):
     """The bot with its clock at NOW and its tracker on the Jira sandbox, and the example team imported."""
-    wait_for_receivers()  # signals of earlier tests are handled before this bot binds its runtime
     instance = make_bot(sqlite_url, clock=lambda: NOW,
                         tracker_factory=lambda: JiraTracker(url=jira.url, sleep=lambda _s: None, **jira.credentials))
     with session_scope(instance.engine) as session:
         apply_specs(session=session, key=KEY, now=NOW, actor="test", specs=parse_team_file(EXAMPLE), source="test")
     yield instance
-    wait_for_receivers()
-    refactoring.bind_runtime(None)
+    instance.runtime.events.wait()
     close_bot(instance)
 
 
@@ -200,8 +196,9 @@ def test_a_settings_change_re_plans_the_board_in_the_background(bot, jira):
     with session_scope(bot.engine) as session:
         update_settings(session=session, key=KEY, now=NOW, actor=MANAGER, team_name="payments",
                         settings=team.settings.model_copy(update={"refactor_every": 2}),
-                        expected_version=team.settings_version)
-    wait_for_receivers(15)
+                        expected_version=team.settings_version,
+                        settings_changed=bot.runtime.events.settings_changed)
+    bot.runtime.events.wait(15)
     assert future_names(jira) == ["Payments Sprint 2 — Refactor", "Payments Sprint 3", "Payments Sprint 4 — Refactor"]
     assert len(events(bot, "jira.sprint.update")) == 3
 
@@ -214,8 +211,9 @@ def test_a_settings_change_survives_jira_being_down(bot, jira):
     with session_scope(bot.engine) as session:
         assert update_settings(session=session, key=KEY, now=NOW, actor=MANAGER, team_name="payments",
                                settings=team.settings.model_copy(update={"refactor_every": 4}),
-                               expected_version=team.settings_version)
-    wait_for_receivers(15)
+                               expected_version=team.settings_version,
+                               settings_changed=bot.runtime.events.settings_changed)
+    bot.runtime.events.wait(15)
     with Session(bot.engine) as session:
         assert repo.get_team(session=session, name="payments").settings.refactor_every == 4  # type: ignore[union-attr]
     assert future_names(jira) == []

@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from govbot.adapters.tracker import JiraTracker
 from govbot.domain.digest import CountingRules, last_full_week, measure_week, span
 from govbot.sandbox.jira_api import JiraSandbox
 from govbot.sandbox.slack_api import SlackSandbox
-from govbot.adapters.tracker import JiraTracker
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

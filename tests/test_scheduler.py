@@ -5,20 +5,20 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import Session, select
 
 from govbot.adapters.db.session import session_scope
 from govbot.adapters.db.tables import AuditEvent
-from govbot.adapters.scheduler import context as registry
 from govbot.adapters.scheduler.runner import LeaderLock, build_scheduler, sync_team_jobs
 from govbot.adapters.scheduler.triggers import RRuleTrigger, daily_at
 from govbot.config import load_settings
 from govbot.core import audit
-from govbot.core.jobs import UnknownJob, UnknownTeam, run_job
+from govbot.core.jobs import JobContext, JobSpec, UnknownJob, UnknownTeam
 from govbot.features.teams.service import apply_specs, parse_team_file
-from govbot.runtime import build_runtime
+from govbot.runtime import FEATURES, Feature, build_runtime, create_scheduler, run_job, scheduled_jobs
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = b"test-secret-key-0123456789"
@@ -38,18 +38,19 @@ def runtime(db_url):
 
 @pytest.fixture
 def probe_job():
+    """A feature with one job, ``probe``; the fixture's value is what the job saw."""
     seen: list[tuple[str, datetime, bool]] = []
 
-    def probe(ctx: registry.JobContext) -> str:
+    def probe(ctx: JobContext) -> str:
         seen.append((ctx.team.name, ctx.now, ctx.dry_run))
         audit.record(session=ctx.session, key=ctx.key, now=ctx.now, actor="system", action="probe.ran",
                      team=ctx.team.name)
         ctx.notifier.post(channel=ctx.team.spec.digest_channel, text="probe says hello")
         return "probed"
 
-    registry.job("probe", "test probe", schedule=daily_at(6))(probe)
-    yield seen
-    registry.JOBS.pop("probe", None)
+    return SimpleNamespace(seen=seen,
+                           features=(*FEATURES, Feature("probe", jobs=(JobSpec("probe", "test probe", probe,
+                                                                               daily_at(6)),))))
 
 
 def _events(engine, action):
@@ -62,32 +63,34 @@ def test_run_job_as_of_hands_that_time_down(runtime, probe_job):
 
     as_of = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
     notifier = RecordingNotifier(echo=lambda _: None)
-    assert run_job(runtime, "probe", "payments", now=as_of, notifier=notifier) == "probed"
-    assert probe_job == [("payments", as_of, False)]
+    assert run_job(runtime, "probe", "payments", now=as_of, notifier=notifier,
+                   features=probe_job.features) == "probed"
+    assert probe_job.seen == [("payments", as_of, False)]
     assert [e.at for e in _events(runtime.engine, "probe.ran")] == [as_of]
 
 
 def test_dry_run_writes_nothing(runtime, probe_job):
     printed: list[str] = []
-    run_job(runtime, "probe", "payments", now=datetime.now(UTC), dry_run=True, echo=printed.append)
-    assert probe_job[0][2] is True
+    run_job(runtime, "probe", "payments", now=datetime.now(UTC), dry_run=True, echo=printed.append,
+            features=probe_job.features)
+    assert probe_job.seen[0][2] is True
     assert _events(runtime.engine, "probe.ran") == []
     assert printed == ["[dry-run] would post to C0PAYMENTS1: probe says hello"]
 
 
 def test_unknown_job_and_team_are_clear(runtime, probe_job):
     with pytest.raises(UnknownJob, match="there is no job 'nope'; the jobs are: .*probe"):
-        run_job(runtime, "nope", "payments", now=datetime.now(UTC))
+        run_job(runtime, "nope", "payments", now=datetime.now(UTC), features=probe_job.features)
     with pytest.raises(UnknownTeam, match="no team is named 'ghost'"):
-        run_job(runtime, "probe", "ghost", now=datetime.now(UTC))
+        run_job(runtime, "probe", "ghost", now=datetime.now(UTC), features=probe_job.features)
 
 
 def test_team_jobs_persist_with_explicit_ids_and_no_duplicates(runtime, probe_job):
-    scheduler = build_scheduler(runtime)
+    scheduler = build_scheduler(runtime.engine, run=lambda kind, team: None)
     scheduler.start(paused=True)
     try:
-        sync_team_jobs(scheduler, runtime)
-        sync_team_jobs(scheduler, runtime)  # a restart or re-sync replaces, never duplicates
+        sync_team_jobs(scheduler, scheduled_jobs(runtime, probe_job.features))
+        sync_team_jobs(scheduler, scheduled_jobs(runtime, probe_job.features))  # a re-sync replaces, never adds
         ids = [job.id for job in scheduler.get_jobs(jobstore="default")]
         assert ids.count("probe:payments") == 1
         job = scheduler.get_job("probe:payments")
@@ -98,7 +101,7 @@ def test_team_jobs_persist_with_explicit_ids_and_no_duplicates(runtime, probe_jo
 
         with session_scope(runtime.engine) as session:
             remove_team(session=session, key=KEY, now=datetime.now(UTC), actor="test", name="payments", reason=None)
-        sync_team_jobs(scheduler, runtime)
+        sync_team_jobs(scheduler, scheduled_jobs(runtime, probe_job.features))
         assert scheduler.get_job("probe:payments") is None
     finally:
         scheduler.shutdown(wait=False)
@@ -126,7 +129,7 @@ def test_biweekly_rule_picks_the_same_fortnight_whenever_asked():
 
 def test_only_one_leader(db_url):
     settings = load_settings(sandbox=True, DATABASE_URL=db_url)
-    first, second = LeaderLock(build_runtime(settings)), LeaderLock(build_runtime(settings))
+    first, second = LeaderLock(build_runtime(settings).engine), LeaderLock(build_runtime(settings).engine)
     assert first.acquire() is True
     try:
         assert second.acquire() is False
@@ -136,32 +139,30 @@ def test_only_one_leader(db_url):
     second.release()
 
 
-def test_scheduler_service_runs_persisted_team_jobs(runtime, probe_job):
+def test_scheduler_service_runs_persisted_team_jobs(runtime):
     import time
 
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from govbot.adapters.scheduler.runner import SchedulerService
+    seen: list[tuple[str, datetime, bool]] = []
 
-    def quiet_probe(ctx: registry.JobContext) -> str:
-        probe_job.append((ctx.team.name, ctx.now, ctx.dry_run))
+    def quiet_probe(ctx: JobContext) -> str:
+        seen.append((ctx.team.name, ctx.now, ctx.dry_run))
         audit.record(session=ctx.session, key=ctx.key, now=ctx.now, actor="system", action="probe.ran",
                      team=ctx.team.name)
         return "probed"
 
-    registry.JOBS["probe"] = registry.JobSpec(
-        kind="probe", description="test probe", run=quiet_probe,
-        schedule=lambda team: IntervalTrigger(seconds=1, timezone=team.spec.timezone),
-    )
-    service = SchedulerService(runtime, retry_seconds=0.1)
+    every_second = JobSpec("probe", "test probe", quiet_probe,
+                           lambda team: IntervalTrigger(seconds=1, timezone=team.spec.timezone))
+    service = create_scheduler(runtime, (*FEATURES, Feature("probe", jobs=(every_second,))), retry_seconds=0.1)
     service.start()
     try:
         deadline = time.monotonic() + 15
-        while not probe_job and time.monotonic() < deadline:
+        while not seen and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         service.stop()
-    assert probe_job and probe_job[0][0] == "payments" and probe_job[0][2] is False
+    assert seen and seen[0][0] == "payments" and seen[0][2] is False
     assert _events(runtime.engine, "probe.ran")  # the job's session committed
 
 
@@ -189,7 +190,7 @@ def test_rules_that_end_are_refused():
 
 def test_leader_lock_survives_idle_and_notices_loss(db_url):
     settings = load_settings(sandbox=True, DATABASE_URL=db_url)
-    lock = LeaderLock(build_runtime(settings))
+    lock = LeaderLock(build_runtime(settings).engine)
     assert lock.acquire() is True
     try:
         assert lock.still_held() is True

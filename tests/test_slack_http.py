@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from govbot.core.commands import help_text
+from govbot.runtime import surface
 
 
 def test_help_round_trip_is_ephemeral_and_fast(bot):
@@ -18,7 +18,7 @@ def test_help_round_trip_is_ephemeral_and_fast(bot):
     assert response.status == 200
     body = response.json()
     assert body["response_type"] == "ephemeral"
-    assert "/govbot help" in body["text"] and body["text"] == help_text()
+    assert "/govbot help" in body["text"] and body["text"] == surface().help_text()
     assert response.elapsed < 3.0
 
 
@@ -68,7 +68,7 @@ def test_random_command_texts_all_get_help(bot):
         response = bot.sim.slash_command(text, user_id="U0SOMEONE1", channel_id="C0RANDOM01")
         assert response.status == 200, text
         if response.body:  # help is answered in the ack
-            assert response.json()["text"] == help_text(), text
+            assert response.json()["text"] == surface().help_text(), text
         else:  # a known subcommand: answered after the ack, never an error page
             assert response.elapsed < 3.0
 

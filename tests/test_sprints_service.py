@@ -20,15 +20,16 @@ from govbot.adapters.tracker import (
     TrackerUnavailable,
 )
 from govbot.config import load_settings
-from govbot.core import audit
+from govbot.core import audit, jobs
 from govbot.core import teams as repo
-from govbot.core.jobs import run_job
+from govbot.core.board import SprintPlanningError
+from govbot.core.policy import NamedCheck, PolicyContext, check_policy_job
 from govbot.domain.work import Sprint
 from govbot.features.refactoring import policy
+from govbot.features.refactoring import policy as refactoring_policy
 from govbot.features.refactoring import service as sprints
-from govbot.features.refactoring import slack as refactoring
 from govbot.features.teams.service import apply_specs, parse_team_file
-from govbot.runtime import build_runtime
+from govbot.runtime import build_runtime, run_job
 from govbot.sandbox.jira_api import JiraSandbox
 from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID, KANBAN_BOARD_ID, SCRUM_BOARD_ID
 
@@ -116,7 +117,6 @@ def jira(request):
 
 @pytest.fixture
 def env(sqlite_url, jira):
-    refactoring.bind_runtime(None)  # no re-plan threads from other tests' apps
     instance = Env(sqlite_url, jira)
     yield instance
     instance.close()
@@ -304,7 +304,7 @@ def test_sprint_length_comes_from_the_setting_else_the_board_else_14(env):
 
 def test_an_anchor_that_left_the_board_is_a_clear_message(env):
     env.team_row(cadence_anchor_sprint_id=999999)
-    with pytest.raises(sprints.SprintPlanningError, match="cadence_anchor_sprint_id"):
+    with pytest.raises(SprintPlanningError, match="cadence_anchor_sprint_id"):
         env.run()
     assert env.sprint_writes() == [] and "999999" in env.dms()[0][1]
 
@@ -393,23 +393,21 @@ def test_check_policy_tells_the_managers_when_jira_is_down(env, jira):
                                       "Jira is unavailable (HTTP 503)")
 
 
-def test_more_policy_checks_run_after_the_capacity_check_and_share_its_jira_reads(env, jira, monkeypatch):
+def test_more_policy_checks_run_after_the_capacity_check_and_share_its_jira_reads(env, jira):
     _refactor_active_sprint(env)
     seen: list[int] = []
 
-    def broken(ctx: policy.PolicyContext) -> str:
+    def broken(ctx: PolicyContext) -> str:
         raise TrackerUnavailable("Jira is unavailable (HTTP 503) while testing: try again later.")
 
-    def counting(ctx: policy.PolicyContext) -> str:
+    def counting(ctx: PolicyContext) -> str:
         seen.append(len(ctx.active_issues()))
         return f"{len(ctx.active_issues())} issues"
 
-    monkeypatch.setattr(policy, "POLICY_CHECKS", list(policy.POLICY_CHECKS))
-    policy.policy_check("broken")(broken)
-    policy.policy_check("counting")(counting)
+    checks = [*refactoring_policy.POLICY_CHECKS, NamedCheck("broken", broken), NamedCheck("counting", counting)]
     searches = len(jira.calls_to("/search"))
     with pytest.raises(TrackerUnavailable):
-        env.run("check-policy")
+        jobs.run_job(env.runtime, check_policy_job(checks), "payments", now=NOW, notifier=env.notifier)
     assert seen and seen[0] > 0
     assert len(jira.calls_to("/search")) - searches == 1  # the active sprint's issues were read once
     assert len(env.posts()) == 1  # the capacity notice went out despite the broken check

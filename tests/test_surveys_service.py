@@ -15,12 +15,11 @@ from govbot.adapters.db.tables import AuditEvent, Delivery, Survey, SurveyPartic
 from govbot.adapters.slack.notifier import RecordingNotifier
 from govbot.config import load_settings
 from govbot.core import teams as repo
-from govbot.core.jobs import run_job
 from govbot.domain.schedule import anchor_in, next_after
 from govbot.domain.surveys import Bucket, NotEnoughResponses, SurveyResults
 from govbot.features.surveys import service
 from govbot.features.teams.service import apply_specs
-from govbot.runtime import Runtime
+from govbot.runtime import Runtime, run_job
 from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec
 
 KEY = b"test-secret-key-0123456789"

@@ -14,11 +14,12 @@ from govbot.adapters.db.tables import Delivery, Survey, SurveyParticipation, Sur
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.adapters.slack.notifier import SlackNotifier
 from govbot.core import teams as repo
-from govbot.core.jobs import run_job
+from govbot.demo.steps import demo_survey_step
 from govbot.domain.surveys import BLOCK_IDS
 from govbot.features.surveys import service
+from govbot.features.surveys.jobs import fanout_client, invitation_sender
 from govbot.features.surveys.messages import state_values
-from govbot.features.surveys.slack import demo_survey_step, fanout_client, invitation_sender
+from govbot.runtime import run_job
 from govbot.sandbox.slack_api import dm_channel_id
 
 from .conftest import KEY

@@ -1,4 +1,8 @@
-"""The bolt app: signature verification, event de-duplication, the `/govbot` command, feature listeners."""
+"""The bolt app's shared part: event de-duplication, the `/govbot` command, the error handler, the catch-all.
+
+``govbot.runtime.create_bolt_app`` calls ``new_bolt_app``, then each feature's ``register(app, runtime)``, then
+``ignore_other_events`` last.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,11 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from govbot.adapters.scheduler.context import load_features
 from govbot.adapters.slack.ids import COMMAND
-from govbot.core import delivery as ledger
-from govbot.core.commands import CommandContext, help_text, parse, run_command
-from govbot.core.registry import LISTENER_SETUPS
-from govbot.runtime import Runtime
+from govbot.core import delivery
+from govbot.core.commands import CommandContext, Surface, run_command
+from govbot.core.deps import Runtime
+from govbot.core.status import register_home
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,8 @@ OOPS = ("Something went wrong on govbot's side and nothing was changed. Try agai
         "happening, tell your govbot admin (the details are in govbot's log).")
 
 
-def create_app(runtime: Runtime) -> App:
-    """Build the bolt App for this runtime, with every feature's listeners registered."""
+def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
+    """A bolt App for this runtime with the `/govbot` command and the App Home of ``surface``."""
     settings = runtime.settings
     settings.require_slack()
     assert settings.slack_signing_secret is not None
@@ -40,15 +43,14 @@ def create_app(runtime: Runtime) -> App:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
-    load_features()
 
     @app.middleware
     def drop_event_retries(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002
         """Slack re-sends an event it thinks we missed; the event_id makes the second delivery a no-op."""
         if body.get("type") == "event_callback" and body.get("event_id"):
             with Session(runtime.engine) as session:
-                first = ledger.mark_once(session=session, kind="slack_event", key=str(body["event_id"]),
-                                         now=runtime.clock())
+                first = delivery.mark_once(session=session, kind="slack_event", key=str(body["event_id"]),
+                                           now=runtime.clock())
                 session.commit()
             if not first:
                 DUPLICATE_EVENTS.inc()
@@ -59,18 +61,19 @@ def create_app(runtime: Runtime) -> App:
 
     def ack_command(ack: Ack, body: dict[str, Any]) -> None:
         # Help is answered in the ack itself; everything else is acked empty and answered after.
-        if parse(body.get("text") or "").name in (None, "help"):
-            ack(text=help_text(), response_type="ephemeral")
+        if surface.parse(body.get("text") or "").name in (None, "help"):
+            ack(text=surface.help_text(), response_type="ephemeral")
         else:
             ack()
 
     def run_later(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        parsed = parse(body.get("text") or "")
+        parsed = surface.parse(body.get("text") or "")
         if parsed.name in (None, "help"):
             return  # already answered in the ack
         ctx = CommandContext(
-            runtime=runtime, user_id=body.get("user_id", ""), channel_id=body.get("channel_id", ""),
-            parsed=parsed, trigger_id=body.get("trigger_id"), client=client, respond=respond, now=runtime.clock(),
+            runtime=runtime, surface=surface, user_id=body.get("user_id", ""),
+            channel_id=body.get("channel_id", ""), parsed=parsed, trigger_id=body.get("trigger_id"),
+            client=client, respond=respond, now=runtime.clock(),
         )
         try:
             run_command(ctx)
@@ -81,16 +84,19 @@ def create_app(runtime: Runtime) -> App:
     app.command(COMMAND)(ack=ack_command, lazy=[run_later])
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+    def on_error(error: Exception, logger: logging.Logger) -> None:
         logger.error("unhandled error in a Slack listener: %s", error.__class__.__name__, exc_info=error)
 
-    for setup in LISTENER_SETUPS:
-        setup(app, runtime)
-
-    # Registered last, so it only sees events no feature handles: acknowledge them (a 404 would make Slack
-    # retry an event govbot has no use for).
-    @app.event(re.compile(".*"))
-    def ignore_other_events() -> None:
-        return None
-
+    register_home(app, runtime, surface)
     return app
+
+
+def ignore_other_events(app: App) -> None:
+    """Acknowledge every event no feature handles (a 404 would make Slack retry an event govbot has no use for).
+
+    Registered last, so it only sees what nothing else matched.
+    """
+
+    @app.event(re.compile(".*"))
+    def ignore() -> None:
+        return None

@@ -191,3 +191,27 @@ def export(events: Iterable[AuditEvent], *, fmt: str) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+# --- in words
+
+
+def _in_words(value: Any) -> str:
+    """A recorded value in a few words."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(_in_words(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_in_words(v)}" for k, v in value.items())
+    return str(value)
+
+
+def changes_in_words(before: Any, after: Any) -> list[str]:
+    """`name: old → new` for every key that differs."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [f"{_in_words(before)} → {_in_words(after)}"]
+    return [f"{key}: {_in_words(before.get(key))} → {_in_words(after.get(key))}"
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]

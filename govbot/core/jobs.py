@@ -1,49 +1,100 @@
-"""Running one job for one team: by the scheduler, or now from `govbot run-job`.
+"""Scheduled jobs: what a job is (``JobSpec``), what it sees (``JobContext``), and running one for one team.
 
-``scheduled`` is the module-level function APScheduler stores (by reference, with the kind and team name as its
-only arguments, so the job store pickles nothing else); it reads the clock once and hands ``now`` down.
+A feature lists its jobs in ``jobs.py`` as ``JOBS``; ``govbot.runtime`` collects them for `govbot run-job`, the
+scheduler and `govbot serve`. A job function receives a JobContext: the team, ``now`` (the real time, or
+``--as-of``), a database session that is rolled back under ``--dry-run``, and Slack/Jira handles that only print
+under ``--dry-run``. It returns a one-line summary. Nothing below the job reads the clock: ``ctx.now`` is the time.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from sqlmodel import Session
 
-from govbot.adapters.scheduler.context import JOBS, JobContext, load_features
 from govbot.adapters.slack.notifier import Notifier, RecordingNotifier, SlackNotifier
-from govbot.core import teams as repo
-from govbot.runtime import Runtime
-
-log = logging.getLogger(__name__)
+from govbot.core import teams
+from govbot.core.deps import Runtime
+from govbot.core.teams import StoredTeam
 
 JOB_RUNS = Counter("govbot_job_runs_total", "Job runs by kind and outcome", ["kind", "outcome"])
 JOB_SECONDS = Histogram("govbot_job_seconds", "Job run time by kind", ["kind"])
 
-_runtime: Runtime | None = None
-
 
 class UnknownJob(LookupError):
-    """No job of that kind is registered."""
+    """No job of that kind exists."""
 
 
 class UnknownTeam(LookupError):
     """No team of that name exists."""
 
 
-def set_runtime(runtime: Runtime) -> None:
-    """Give scheduled jobs in this process their runtime (done once by `serve` / `scheduler`)."""
-    global _runtime
-    _runtime = runtime
+@dataclass
+class JobContext:
+    """What a job run sees: who, when, and handles that respect ``dry_run``."""
+
+    runtime: Runtime
+    team: StoredTeam
+    now: datetime
+    session: Session
+    notifier: Notifier
+    dry_run: bool = False
+    echo: Callable[[str], None] = print
+    notes: list[str] = field(default_factory=list)
+
+    def tracker(self) -> Any:
+        """The Jira tracker; under dry-run its writes are printed instead of sent."""
+        real = self.runtime.tracker()
+        return DryRunTracker(real, self.echo) if self.dry_run else real
+
+    @property
+    def key(self) -> bytes:
+        return self.runtime.key
+
+
+class DryRunTracker:
+    """Passes reads through to Jira and prints writes instead of making them."""
+
+    WRITES = {"create_sprint", "update_sprint", "move_issues_to_sprint", "add_label", "remove_label", "add_comment"}
+
+    def __init__(self, real: Any, echo: Callable[[str], None]):
+        self._real = real
+        self._echo = echo
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._real, name)
+        if name not in self.WRITES:
+            return attr
+
+        def _printed(*args: Any, **kwargs: Any) -> None:
+            shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            self._echo(f"[dry-run] would call Jira {name}({shown})")
+            return None
+
+        return _printed
+
+
+TriggerFactory = Callable[[StoredTeam], Any]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job kind: its name for `govbot run-job KIND`, what it does, and when it runs for a team (if at all)."""
+
+    kind: str
+    description: str
+    run: Callable[[JobContext], str]
+    schedule: TriggerFactory | None = None
 
 
 def run_job(
     runtime: Runtime,
-    kind: str,
+    spec: JobSpec,
     team_name: str,
     *,
     now: datetime,
@@ -52,13 +103,9 @@ def run_job(
     notifier: Notifier | None = None,
 ) -> str:
     """Run one job for one team at ``now``; under dry_run nothing reaches Slack, Jira or the database."""
-    load_features()
-    spec = JOBS.get(kind)
-    if spec is None:
-        raise UnknownJob(f"there is no job {kind!r}; the jobs are: {', '.join(sorted(JOBS))}")
     started = time.monotonic()
     with Session(runtime.engine, expire_on_commit=False) as session:
-        team = repo.get_team(session=session, name=team_name)
+        team = teams.get_team(session=session, name=team_name)
         if team is None:
             raise UnknownTeam(f"no team is named {team_name!r}: `govbot team list` shows the teams")
         chosen = notifier or (RecordingNotifier(echo) if dry_run else SlackNotifier(runtime.slack))
@@ -72,21 +119,9 @@ def run_job(
                 session.commit()
         except Exception:
             session.rollback()
-            JOB_RUNS.labels(kind, "error").inc()
+            JOB_RUNS.labels(spec.kind, "error").inc()
             raise
         finally:
-            JOB_SECONDS.labels(kind).observe(time.monotonic() - started)
-    JOB_RUNS.labels(kind, "ok").inc()
+            JOB_SECONDS.labels(spec.kind).observe(time.monotonic() - started)
+    JOB_RUNS.labels(spec.kind, "ok").inc()
     return summary
-
-
-def scheduled(kind: str, team_name: str) -> None:
-    """Entry point APScheduler calls; reads the clock once and runs the job."""
-    runtime = _runtime
-    if runtime is None:
-        raise RuntimeError("the scheduler started without a runtime")
-    try:
-        summary = run_job(runtime, kind, team_name, now=runtime.clock(), echo=log.info)
-        log.info("job %s for team %s: %s", kind, team_name, summary)
-    except UnknownTeam:
-        log.warning("job %s skipped: team %s no longer exists", kind, team_name)

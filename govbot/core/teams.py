@@ -1,9 +1,13 @@
-"""Keyword-only queries that turn rows into the value objects services work with."""
+"""Teams as every feature sees them: lookups (keyword-only queries returning ``StoredTeam``) and who may do what.
+
+Only the teams feature writes teams; every other feature reads them through here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlmodel import Session, col, select
 
@@ -93,3 +97,32 @@ def teams_of_user(*, session: Session, user_id: str) -> list[StoredTeam]:
     query = select(Team).where(col(Team.id).in_(ids)).order_by(Team.name)
     rows: Iterable[Team] = session.exec(query) if ids else []
     return [_stored(session, row) for row in rows]
+
+
+# --- authorisation
+
+Who = Literal["anyone", "members", "managers", "admins"]
+
+WHO_TEXT: dict[Who, str] = {
+    "anyone": "anyone",
+    "members": "team members",
+    "managers": "team managers",
+    "admins": "govbot admins",
+}
+
+
+def authorise(who: Who, *, user_id: str, team: StoredTeam | None, admins: tuple[str, ...]) -> str | None:
+    """None when ``user_id`` may act as ``who`` (on ``team``), else a polite refusal that says who may."""
+    if who == "anyone":
+        return None
+    if who == "admins":
+        if user_id in admins:
+            return None
+        return "Sorry, only govbot admins (GOVBOT_ADMINS) can do that. Ask your Slack admin to add you."
+    assert team is not None
+    if who == "managers" and not team.is_manager(user_id):
+        managers = ", ".join(f"<@{m}>" for m in team.spec.managers)
+        return f"Sorry, only the managers of team `{team.name}` can do that. Ask {managers}."
+    if who == "members" and not team.is_member(user_id):
+        return f"Sorry, only members of team `{team.name}` can see that. Ask a manager to add you."
+    return None

@@ -11,7 +11,7 @@ import uvicorn
 from slack_bolt import App
 
 from govbot.adapters.slack.server import create_web_app
-from govbot.runtime import Runtime
+from govbot.core.deps import Runtime
 
 
 class BotServer:
@@ -24,7 +24,8 @@ class BotServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(create_web_app(runtime, bolt_app), log_level="warning", access_log=False,
+        web_app = create_web_app(settings=runtime.settings, engine=runtime.engine, bolt_app=bolt_app)
+        config = uvicorn.Config(web_app, log_level="warning", access_log=False,
                                 lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="govbot-http", daemon=True)

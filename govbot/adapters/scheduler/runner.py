@@ -4,7 +4,11 @@ Job ids are explicit (``"<kind>:<team>"``) and added with ``replace_existing``, 
 duplicate a job; ``coalesce`` folds a backlog of missed runs into one; ``misfire_grace_time`` lets a run that was
 due while the process was down still happen when it comes back. Only one process runs jobs: on PostgreSQL a
 session advisory lock, on SQLite a file lock beside the database; others wait and take over if the leader dies.
-Every job is idempotent on its own (see ``services.ledger``), so even two leaders would not act twice.
+Every job is idempotent on its own (see ``govbot.core.delivery``), so even two leaders would not act twice.
+
+The job store keeps a textual reference to ``scheduled`` and the (kind, team name) arguments, nothing else that
+would need pickling. ``TeamJobStore`` points each job it loads at the ``run`` callable this process was given,
+so the process's runtime reaches the jobs without a module-level global.
 """
 
 from __future__ import annotations
@@ -12,20 +16,17 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
-from sqlmodel import Session
-
-from govbot.adapters.scheduler.context import JOBS, load_features
-from govbot.core import jobs
-from govbot.core import teams as repo
-from govbot.core.events import settings_changed
-from govbot.runtime import Runtime
+from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +34,55 @@ SYNC_JOB_ID = "govbot:sync-teams"
 LOCK_KEY = 0x60B07  # arbitrary, constant: the advisory lock id of the scheduler leader
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
+RunTeamJob = Callable[[str, str], None]  # (kind, team name): reads the clock and runs the job
+
+
+@dataclass(frozen=True)
+class TeamJob:
+    """One scheduled (kind, team) and its trigger."""
+
+    kind: str
+    team: str
+    trigger: Any
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.team}"
+
+
+def scheduled(kind: str, team_name: str) -> None:
+    """What the job store names as each team job's function; ``TeamJobStore`` replaces it on load."""
+    raise RuntimeError(f"job {kind} of team {team_name} was loaded outside govbot's scheduler")
+
+
+class TeamJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The SQLAlchemy job store, with every loaded job bound to this process's ``run``."""
+
+    def __init__(self, *, engine: Engine, run: RunTeamJob):
+        super().__init__(engine=engine)
+        self._run = run
+
+    def _reconstitute_job(self, job_state: bytes) -> Job:
+        job = super()._reconstitute_job(job_state)
+        if job.func_ref == f"{__name__}:scheduled":
+            job.func = self._run  # the stored reference (func_ref) stays "scheduled"
+        return job
 
 class LeaderLock:
     """Held by the one process that runs jobs."""
 
-    def __init__(self, runtime: Runtime):
-        self.runtime = runtime
+    def __init__(self, engine: Engine):
+        self.engine = engine
         self._connection: Any = None
         self._file: Any = None
 
     def acquire(self) -> bool:
         """Try once, without waiting."""
-        url = self.runtime.engine.url
+        url = self.engine.url
         if url.get_backend_name() == "postgresql":
             # Autocommit: a session lock needs no transaction, and an "idle in transaction" connection is what
             # managed PostgreSQL terminates first (which would silently end the leadership).
-            connection = self.runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             if connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
                 self._connection = connection
                 return True
@@ -69,7 +103,7 @@ class LeaderLock:
     def still_held(self) -> bool:
         """Whether the lock is still ours (the PostgreSQL session that holds it may have been terminated)."""
         if self._connection is None:
-            return self._file is not None or self.runtime.engine.url.get_backend_name() != "postgresql"
+            return self._file is not None or self.engine.url.get_backend_name() != "postgresql"
         try:
             self._connection.execute(text("SELECT 1"))
             return True
@@ -91,50 +125,42 @@ class LeaderLock:
             self._file = None
 
 
-def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
-    """A BackgroundScheduler whose jobs live in the database (SQLAlchemyJobStore on DATABASE_URL)."""
+def build_scheduler(engine: Engine, run: RunTeamJob) -> BackgroundScheduler:
+    """A BackgroundScheduler whose team jobs live in the database (on DATABASE_URL)."""
     return BackgroundScheduler(
         # Team jobs persist in the database; the internal re-sync job is a bound method and lives in memory.
-        jobstores={"default": SQLAlchemyJobStore(engine=runtime.engine), "internal": MemoryJobStore()},
+        jobstores={"default": TeamJobStore(engine=engine, run=run), "internal": MemoryJobStore()},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1},
         timezone="UTC",
     )
 
 
-def sync_team_jobs(scheduler: BackgroundScheduler, runtime: Runtime) -> int:
-    """Make the scheduled jobs match the teams: add/replace each team's jobs, drop those of removed teams."""
-    load_features()
-    with Session(runtime.engine) as session:
-        teams = repo.list_teams(session=session)
-    wanted: set[str] = set()
-    for team in teams:
-        for spec in JOBS.values():
-            if spec.schedule is None:
-                continue
-            job_id = f"{spec.kind}:{team.name}"
-            wanted.add(job_id)
-            scheduler.add_job(jobs.scheduled, trigger=spec.schedule(team), args=[spec.kind, team.name], id=job_id,
-                              name=job_id, replace_existing=True)
-    for job in scheduler.get_jobs(jobstore="default"):
-        if job.id not in wanted:
-            job.remove()
-    return len(wanted)
+def sync_team_jobs(scheduler: BackgroundScheduler, wanted: list[TeamJob]) -> int:
+    """Make the scheduled jobs match ``wanted``: add/replace each, drop the others (e.g. of removed teams)."""
+    for job in wanted:
+        scheduler.add_job(scheduled, trigger=job.trigger, args=[job.kind, job.team], id=job.id, name=job.id,
+                          replace_existing=True)
+    ids = {job.id for job in wanted}
+    for stored in scheduler.get_jobs(jobstore="default"):
+        if stored.id not in ids:
+            stored.remove()
+    return len(ids)
 
 
 class SchedulerService:
     """Starts the scheduler when this process becomes leader, and keeps team jobs in sync."""
 
-    def __init__(self, runtime: Runtime, *, retry_seconds: float = 15.0):
-        self.runtime = runtime
-        self.lock = LeaderLock(runtime)
-        self.scheduler = build_scheduler(runtime)
+    def __init__(self, *, engine: Engine, run: RunTeamJob, wanted: Callable[[], list[TeamJob]],
+                 retry_seconds: float = 15.0):
+        self.wanted = wanted
+        self.lock = LeaderLock(engine)
+        self.scheduler = build_scheduler(engine, run)
         self.retry_seconds = retry_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Begin (becoming leader now or as soon as the current leader goes away)."""
-        jobs.set_runtime(self.runtime)
         self._thread = threading.Thread(target=self._lead, name="govbot-scheduler-leader", daemon=True)
         self._thread.start()
 
@@ -147,7 +173,6 @@ class SchedulerService:
                                        jobstore="internal")
                 count = self.resync()
                 log.info("scheduled %d team jobs", count)
-                settings_changed.connect(self._on_settings_changed)
                 return
             self._stop.wait(self.retry_seconds)
 
@@ -159,24 +184,25 @@ class SchedulerService:
             self.lock.release()
             threading.Thread(target=self._regain, name="govbot-scheduler-regain", daemon=True).start()
             return 0
-        return sync_team_jobs(self.scheduler, self.runtime)
+        return sync_team_jobs(self.scheduler, self.wanted())
 
     def _regain(self) -> None:
         while not self._stop.is_set():
             if self.lock.acquire():
                 log.info("this process runs the scheduler again")
                 self.scheduler.resume()
-                sync_team_jobs(self.scheduler, self.runtime)
+                sync_team_jobs(self.scheduler, self.wanted())
                 return
             self._stop.wait(self.retry_seconds)
 
-    def _on_settings_changed(self, team_name: str) -> None:
-        self.resync()
+    def on_settings_changed(self, team_name: str) -> None:
+        """A team's schedules may have changed: re-sync (only the leader has anything to re-sync)."""
+        if self.scheduler.running:
+            self.resync()
 
     def stop(self) -> None:
         """Stop running jobs and give up leadership."""
         self._stop.set()
-        settings_changed.disconnect(self._on_settings_changed)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)  # let a running job finish its transaction
         self.lock.release()

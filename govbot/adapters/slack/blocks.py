@@ -25,6 +25,11 @@ SECTION_TEXT_LIMIT = 3000
 _VERB_STARTS = ("is ", "must ", "fires ", "never ", "lists ", "has ")
 
 
+def escape(text: str) -> str:
+    """Text safe inside mrkdwn: Slack's three control characters escaped, so user text cannot mention or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _mac(payload: str, *, key: bytes, purpose: str) -> str:
     return hmac.new(key, purpose.encode() + b"\x00" + payload.encode(), hashlib.sha256).hexdigest()
 

@@ -14,16 +14,18 @@ import logging
 import time
 from urllib.parse import parse_qs
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt import App, BoltRequest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from govbot.runtime import Runtime
+from govbot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,9 @@ def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float
     return hmac.compare_digest(expected, signature)
 
 
-def create_web_app(runtime: Runtime, bolt_app: App) -> Starlette:
-    """The ASGI application for `govbot serve`."""
-    secret = runtime.settings.slack_signing_secret
+def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Starlette:
+    """The ASGI application for `govbot serve`: Slack requests (signature checked), /healthz and /metrics."""
+    secret = settings.slack_signing_secret
     assert secret is not None
     secret_bytes = secret.get_secret_value().encode()
 
@@ -86,7 +88,7 @@ def create_web_app(runtime: Runtime, bolt_app: App) -> Starlette:
 
     async def healthz(_: Request) -> Response:
         try:
-            await run_in_threadpool(_ping, runtime)
+            await run_in_threadpool(_ping, engine)
         except Exception as exc:
             log.warning("health check failed: %s", exc.__class__.__name__)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
@@ -102,14 +104,13 @@ def create_web_app(runtime: Runtime, bolt_app: App) -> Starlette:
     ])
 
 
-def _ping(runtime: Runtime) -> None:
-    with runtime.engine.connect() as connection:
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
 
 
-def serve(runtime: Runtime, bolt_app: App, *, host: str = "0.0.0.0", port: int = 3000) -> None:  # noqa: S104
+def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0.0.0",  # noqa: S104
+          port: int = 3000) -> None:
     """Run the HTTP server until interrupted."""
-    import uvicorn
-
-    uvicorn.run(create_web_app(runtime, bolt_app), host=host, port=port, log_level="warning",
-                proxy_headers=True, access_log=False)
+    web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False)

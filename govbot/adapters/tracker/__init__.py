@@ -8,6 +8,7 @@ from govbot.adapters.tracker.client import (
     TrackerNotFound,
     TrackerUnavailable,
     jql_quote,
+    tracker_from_settings,
     validate_issue_key,
     validate_label,
     validate_project_key,
@@ -15,5 +16,5 @@ from govbot.adapters.tracker.client import (
 
 __all__ = [
     "BoardHasNoSprints", "JiraTracker", "TrackerAuthError", "TrackerError", "TrackerNotFound", "TrackerUnavailable",
-    "jql_quote", "validate_issue_key", "validate_label", "validate_project_key",
+    "jql_quote", "tracker_from_settings", "validate_issue_key", "validate_label", "validate_project_key",
 ]

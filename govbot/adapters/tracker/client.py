@@ -30,6 +30,7 @@ from jira import JIRA, JIRAError
 from jira.resilientsession import parse_errors
 from urllib3.exceptions import NewConnectionError
 
+from govbot.config import Settings
 from govbot.domain.work import Board, BoardType, Issue, Sprint, SprintState
 
 T = TypeVar("T")
@@ -912,3 +913,15 @@ def _sprint_ids(value: Any) -> tuple[int, ...]:
         elif isinstance(item, str) and (match := DC_SPRINT_ID.search(item)):
             ids.append(int(match.group(1)))
     return tuple(ids)
+
+
+def tracker_from_settings(settings: Settings) -> JiraTracker:
+    """A JiraTracker from JIRA_URL and Cloud (email + token) or Data Center (PAT) credentials."""
+    settings.require_jira()
+    assert settings.jira_url is not None
+    return JiraTracker(
+        url=settings.jira_url,
+        email=settings.jira_email,
+        api_token=settings.jira_api_token.get_secret_value() if settings.jira_api_token else None,
+        pat=settings.jira_pat.get_secret_value() if settings.jira_pat else None,
+    )

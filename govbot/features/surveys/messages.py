@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from govbot.adapters.slack.blocks import escape
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.domain.surveys import (
     NOT_ENOUGH_RESPONSES,
@@ -67,11 +68,6 @@ class SurveyModalMetadata(BaseModel):
             return None
 
 
-def mrkdwn_escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control (so user text cannot mention or link)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def when_text(moment: datetime, tz: str) -> str:
     """A time as people of the team read it, e.g. ``Thu 26 Nov 14:00 (Europe/Berlin)``."""
     return moment.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M") + f" ({tz})"
@@ -90,7 +86,7 @@ def invitation_message(
     else:
         text = (f"Pulse survey for team {team_name}: {questions} short questions, about two minutes, anonymous. "
                 f"Open until {closes}.")
-    shown = f"*{mrkdwn_escape(text)}*" if reminder else mrkdwn_escape(text)
+    shown = f"*{escape(text)}*" if reminder else escape(text)
     button = ButtonElement(text="Answer the survey", action_id=ActionId.SURVEY_OPEN, value=str(survey_id),
                            style="primary")
     blocks: list[Block] = [
@@ -146,7 +142,7 @@ def survey_modal(*, survey_id: int, team_id: int, team_name: str, disabled: Coll
     """The ``survey_submit`` modal: each active item under its SPEC block id, in questionnaire order."""
     blocks: list[Block] = [
         SectionBlock(block_id="survey_intro", text=MarkdownTextObject(
-            text=f"Team *{mrkdwn_escape(team_name)}* · open until {closes}")),
+            text=f"Team *{escape(team_name)}* · open until {closes}")),
         ContextBlock(block_id="survey_anonymity", elements=[MarkdownTextObject(text=anonymity_note(k))]),
     ]
     for item in active_items(disabled):
@@ -239,7 +235,7 @@ def _index(value: float | None, unit: str = " / 100") -> str:
 
 def result_lines(view: ResultsText, *, with_comments: bool = True) -> list[str]:
     """The results of one survey as mrkdwn lines; below the threshold only "not enough responses"."""
-    head = f"*Pulse survey — team {mrkdwn_escape(view.team_name)}, closed {view.closed}*"
+    head = f"*Pulse survey — team {escape(view.team_name)}, closed {view.closed}*"
     shown = view.shown
     if isinstance(shown, NotEnoughResponses):
         return [head, f"{NOT_ENOUGH_RESPONSES.capitalize()}: results are shown only when at least {view.k} "
@@ -264,7 +260,7 @@ def result_lines(view: ResultsText, *, with_comments: bool = True) -> list[str]:
     lines.extend(f":warning: {flag.message}" for flag in view.flags)
     if shown.comments and with_comments:
         lines.append("Comments (in random order):")
-        lines.extend("> " + mrkdwn_escape(comment).replace("\n", "\n> ") for comment in shown.comments)
+        lines.extend("> " + escape(comment).replace("\n", "\n> ") for comment in shown.comments)
     return lines
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +14,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from govbot.adapters.db.tables import Team, TeamManager, TeamMember, TeamSettingsRow
-from govbot.core import audit
-from govbot.core import teams as repo
-from govbot.core.events import send_after_commit, settings_changed
-from govbot.teamconfig import TeamSettings, TeamSpec, describe_error
+from govbot.core import audit, teams
+from govbot.core.events import Signal, send_after_commit
+from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec, describe_error
 
 
 class TeamFileError(ValueError):
@@ -128,9 +128,13 @@ def _write(session: Session, team: Team, spec: TeamSpec, now: datetime) -> None:
 
 
 def apply_specs(
-    *, session: Session, key: bytes, now: datetime, actor: str, specs: list[TeamSpec], source: str
+    *, session: Session, key: bytes, now: datetime, actor: str, specs: list[TeamSpec], source: str,
+    settings_changed: Signal | None = None,
 ) -> ApplyReport:
-    """Create or update each team to match its spec; identical teams are left untouched (no audit event)."""
+    """Create or update each team to match its spec; identical teams are left untouched (no audit event).
+
+    ``settings_changed`` fires after commit for each team whose settings changed (None: no listener here).
+    """
     report = ApplyReport()
     for spec in specs:
         row = session.exec(select(Team).where(Team.name == spec.name)).first()
@@ -141,7 +145,7 @@ def apply_specs(
                          target=f"team:{spec.name}", before=None, after=snapshot(spec), reason=source)
             report.created.append(spec.name)
             continue
-        stored = repo.get_team(session=session, name=spec.name)
+        stored = teams.get_team(session=session, name=spec.name)
         assert stored is not None
         if spec.cadence_anchor_sprint_id is None and stored.spec.cadence_anchor_sprint_id is not None:
             # A file that does not name an anchor keeps the one govbot chose: re-anchoring would silently shift
@@ -162,14 +166,14 @@ def apply_specs(
 
 def add_team(*, session: Session, key: bytes, now: datetime, actor: str, spec: TeamSpec) -> None:
     """Create a new team; refuse a name that exists."""
-    if repo.get_team(session=session, name=spec.name) is not None:
+    if teams.get_team(session=session, name=spec.name) is not None:
         raise TeamExists(f"a team named {spec.name!r} already exists: choose another name or edit that team")
     apply_specs(session=session, key=key, now=now, actor=actor, specs=[spec], source="add")
 
 
 def remove_team(*, session: Session, key: bytes, now: datetime, actor: str, name: str, reason: str | None) -> None:
     """Delete a team and everything that belongs to it (the audit trail keeps its history)."""
-    stored = repo.get_team(session=session, name=name)
+    stored = teams.get_team(session=session, name=name)
     if stored is None:
         raise TeamNotFound(f"no team is named {name!r}: `govbot team list` shows the teams")
     row = session.get(Team, stored.id)
@@ -188,13 +192,15 @@ def update_settings(
     team_name: str,
     settings: TeamSettings,
     expected_version: int,
+    settings_changed: Signal | None = None,
 ) -> bool:
     """Save new settings if nobody saved since ``expected_version``; return whether anything changed.
 
     Raises StaleSettings with the current values when another manager saved first, so no update is lost
     silently. The version check is a compare-and-swap in the UPDATE itself, so it holds across processes.
+    ``settings_changed`` fires after commit (None: no listener in this process).
     """
-    stored = repo.get_team(session=session, name=team_name)
+    stored = teams.get_team(session=session, name=team_name)
     if stored is None:
         raise TeamNotFound(f"no team is named {team_name!r}")
     if stored.settings_version != expected_version:
@@ -208,7 +214,7 @@ def update_settings(
         .values(values=after, version=expected_version + 1, updated_at=now)
     )
     if result.rowcount != 1:
-        current = repo.get_team(session=session, name=team_name)
+        current = teams.get_team(session=session, name=team_name)
         assert current is not None
         raise StaleSettings(current.settings, current.settings_version)
     changed = {k: {"before": before[k], "after": after[k]} for k in after if before.get(k) != after[k]}
@@ -217,3 +223,23 @@ def update_settings(
                  after={k: v["after"] for k, v in changed.items()})
     send_after_commit(session, settings_changed, team_name)
     return True
+
+
+# --- team setup from Slack
+#
+# The setup modal names people by Slack user; Jira needs an account. govbot uses the member's Slack email (Jira
+# Cloud finds users by email, and Data Center usernames are often the email) and falls back to the Slack user id
+# as a visible placeholder when Slack shows no email (the app lacks ``users:read.email``, or the profile hides
+# it). The placeholders are listed to the admin, who corrects them with `govbot team import`.
+
+
+def with_jira_accounts(spec: TeamSpec, emails: Mapping[str, str | None]) -> tuple[TeamSpec, list[str]]:
+    """The spec with each member's Jira account set to their email; also the Slack ids left as placeholders."""
+    members: list[MemberSpec] = []
+    placeholders: list[str] = []
+    for member in spec.members:
+        email = (emails.get(member.slack) or "").strip()
+        if not email:
+            placeholders.append(member.slack)
+        members.append(member.model_copy(update={"jira": email or member.slack}))
+    return spec.model_copy(update={"members": members}), placeholders

@@ -1,4 +1,4 @@
-"""Managing teams from Slack (SPEC §2, §3): settings modal, team setup, status, App Home and the audit view.
+"""Managing teams from Slack (SPEC §2, §3): the settings modal, team setup, and the settings status section.
 
 Authorisation is the router's for commands (``who`` on each subcommand); the modal submissions and the App Home
 button are checked here again with the same rule (``authorise``), because anyone can post any payload: hiding a
@@ -8,63 +8,47 @@ button or signing the modal's metadata is never the check.
 from __future__ import annotations
 
 import logging
-import re
-import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import SectionBlock
 from sqlmodel import Session
 
 from govbot.adapters.db.session import session_scope
-from govbot.adapters.db.tables import AuditEvent
-from govbot.adapters.slack.blocks import SECTION_TEXT_LIMIT, initial_state, notice_view, unseal
+from govbot.adapters.slack.blocks import escape, notice_view, unseal
 from govbot.adapters.slack.ids import ActionId, CallbackId
-from govbot.core import audit
-from govbot.core import teams as repo
-from govbot.core.commands import CommandContext, authorise
-from govbot.core.registry import SUBCOMMANDS, listeners, status_section, subcommand
-from govbot.core.status import escape, home_view, settings_summary_blocks, status_message_blocks
-from govbot.core.teams import StoredTeam
+from govbot.config import is_slack_user
+from govbot.core import audit, teams
+from govbot.core.commands import CommandContext, StatusSection, Subcommand
+from govbot.core.deps import Runtime
+from govbot.core.teams import StoredTeam, authorise
 from govbot.domain.schedule import ScheduleError, zone
-from govbot.features.teams.service import StaleSettings, TeamExists, TeamNotFound, add_team, update_settings
+from govbot.features.teams.messages import created_text, settings_summary_blocks, welcome_text
+from govbot.features.teams.service import (
+    StaleSettings,
+    TeamExists,
+    TeamNotFound,
+    add_team,
+    update_settings,
+    with_jira_accounts,
+)
 from govbot.features.teams.settings_modal import SettingsMetadata, build_settings_view, read_settings
-from govbot.features.teams.setup import created_text, welcome_text, with_jira_accounts
 from govbot.features.teams.setup_modal import build_setup_view, read_setup
-from govbot.teamconfig import SLACK_USER
-
-if TYPE_CHECKING:
-    from govbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-AUDIT_DEFAULT, AUDIT_MAX = 10, 50
 NOTHING_CHANGED = "Nothing was changed."
 
 
-# ------------------------------------------------------------------------------------------------ status
+# ------------------------------------------------------------------------------------------------ settings
 
 
-@status_section(order=900, title="Settings")
 def settings_section(runtime: Runtime, session: Session, team: StoredTeam, now: datetime) -> list[Any]:
     """The team's settings in words (last in status and the App Home)."""
     return settings_summary_blocks(team)
 
-
-@subcommand("status", summary="where the team stands: sprints, tracks, surveys, settings", who="members")
-def status_command(ctx: CommandContext) -> None:
-    """Every registered status section for the team."""
-    assert ctx.team is not None
-    with Session(ctx.runtime.read_engine, expire_on_commit=False) as session:
-        blocks = status_message_blocks(ctx.runtime, session, ctx.team, ctx.now)
-    ctx.reply(f"Status of team {ctx.team.name}", blocks)
-
-
-# ------------------------------------------------------------------------------------------------ settings
 
 
 def settings_view(runtime: Runtime, team: StoredTeam, *, notice: str | None = None) -> Any:
@@ -73,7 +57,6 @@ def settings_view(runtime: Runtime, team: StoredTeam, *, notice: str | None = No
                                version=team.settings_version, key=runtime.key, notice=notice, team_id=team.id)
 
 
-@subcommand("settings", summary="change the team's settings in a form", who="managers")
 def settings_command(ctx: CommandContext) -> None:
     """Open the settings modal (the trigger id is valid for 3 seconds, so nothing slow comes first)."""
     assert ctx.team is not None
@@ -81,27 +64,6 @@ def settings_command(ctx: CommandContext) -> None:
         ctx.reply("Slack sent no trigger for a form with this command; try `/govbot settings` again.")
         return
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=settings_view(ctx.runtime, ctx.team))
-
-
-def _show(value: Any) -> str:
-    """A setting value in a few words."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return ", ".join(_show(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_show(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _changes(before: Any, after: Any) -> list[str]:
-    """`name: old → new` for every key that differs."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return [f"{_show(before)} → {_show(after)}"]
-    return [f"{key}: {_show(before.get(key))} → {_show(after.get(key))}"
-            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
 
 
 def _refuse_in_modal(ack: Ack, text: str, *, user_id: str, what: str) -> None:
@@ -126,12 +88,12 @@ def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any],
         return
     now = runtime.clock()
     with Session(runtime.engine, expire_on_commit=False) as session:
-        team = repo.get_team(session=session, name=metadata.team)
+        team = teams.get_team(session=session, name=metadata.team)
     if team is None or (metadata.team_id is not None and team.id != metadata.team_id):
         _refuse_in_modal(ack, f"Sorry, team `{metadata.team}` no longer exists.", user_id=user_id,
                          what="settings of a removed team")
         return
-    refusal = authorise(SUBCOMMANDS["settings"], user_id=user_id, team=team, admins=runtime.settings.admins)
+    refusal = authorise("managers", user_id=user_id, team=team, admins=runtime.settings.admins)
     if refusal:
         _refuse_in_modal(ack, refusal, user_id=user_id, what=f"settings of team {team.name}")
         return
@@ -142,12 +104,13 @@ def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any],
     try:
         with session_scope(runtime.engine) as session:
             changed = update_settings(session=session, key=runtime.key, now=now, actor=user_id, team_name=team.name,
-                                      settings=settings, expected_version=metadata.version)
+                                      settings=settings, expected_version=metadata.version,
+                                      settings_changed=runtime.events.settings_changed)
     except StaleSettings as stale:
         with Session(runtime.engine, expire_on_commit=False) as session:
-            current = repo.get_team(session=session, name=team.name) or team
+            current = teams.get_team(session=session, name=team.name) or team
             editor = _last_settings_editor(session, team.name)
-        who = f"<@{editor}>" if editor and re.match(SLACK_USER, editor) else "Someone"
+        who = f"<@{editor}>" if editor and is_slack_user(editor) else "Someone"
         notice = (f"{who} saved these settings while you were editing, so yours were not saved. These are the "
                   f"values now (version {stale.version}): make your changes again and save.")
         ack(response_action="update", view=settings_view(runtime, current, notice=notice))
@@ -161,7 +124,7 @@ def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any],
         client.chat_postMessage(channel=user_id, text=f"The settings of team `{team.name}` were already like "
                                                       f"that: {NOTHING_CHANGED}")
         return
-    lines = _changes(team.settings.as_json(), settings.as_json())
+    lines = audit.changes_in_words(team.settings.as_json(), settings.as_json())
     client.chat_postMessage(channel=user_id, text=f"Saved the settings of team `{team.name}`:\n"
                                                   + "\n".join(f"• {escape(line)}" for line in lines))
 
@@ -172,11 +135,11 @@ def handle_open_settings(runtime: Runtime, ack: Ack, body: dict[str, Any], clien
     user_id = body["user"]["id"]
     name = str((body.get("actions") or [{}])[0].get("value") or "")
     with Session(runtime.engine, expire_on_commit=False) as session:
-        team = repo.get_team(session=session, name=name)
+        team = teams.get_team(session=session, name=name)
     if team is None:
         refusal: str | None = f"Sorry, there is no team named `{escape(name)}`."
     else:
-        refusal = authorise(SUBCOMMANDS["settings"], user_id=user_id, team=team, admins=runtime.settings.admins)
+        refusal = authorise("managers", user_id=user_id, team=team, admins=runtime.settings.admins)
     if refusal or team is None:
         log.warning("refused opening the settings of %r for user %s", name, user_id)
         client.views_open(trigger_id=body["trigger_id"],
@@ -208,7 +171,6 @@ def _slack_emails(client: WebClient, user_ids: list[str]) -> dict[str, str | Non
     return emails
 
 
-@subcommand("setup", summary="create a governed team in a form", who="admins", needs_team=False)
 def setup_command(ctx: CommandContext) -> None:
     """Open the team setup modal."""
     if not ctx.trigger_id:
@@ -221,7 +183,7 @@ def setup_command(ctx: CommandContext) -> None:
 def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """Admins only; answer the form at once, then look up Jira accounts, create the team and welcome it."""
     user_id = body["user"]["id"]
-    refusal = authorise(SUBCOMMANDS["setup"], user_id=user_id, team=None, admins=runtime.settings.admins)
+    refusal = authorise("admins", user_id=user_id, team=None, admins=runtime.settings.admins)
     if refusal:
         _refuse_in_modal(ack, refusal, user_id=user_id, what="team setup")
         return
@@ -230,7 +192,7 @@ def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], cl
         ack(response_action="errors", errors=errors)
         return
     with Session(runtime.engine) as session:
-        taken = repo.get_team(session=session, name=draft.name) is not None
+        taken = teams.get_team(session=session, name=draft.name) is not None
     if taken:
         ack(response_action="errors", errors={"name": f"A team named {draft.name} already exists: choose another "
                                                       "name."})
@@ -254,71 +216,18 @@ def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], cl
     client.chat_postMessage(channel=user_id, text=confirmation)
 
 
-# ------------------------------------------------------------------------------------------------ audit
+# ------------------------------------------------------------------------------------------------ wiring
+
+SUBCOMMANDS = (
+    Subcommand("settings", summary="change the team's settings in a form", who="managers", handler=settings_command),
+    Subcommand("setup", summary="create a governed team in a form", who="admins", handler=setup_command,
+               needs_team=False),
+)
+STATUS_SECTIONS = (StatusSection(order=900, title="Settings", render=settings_section),)
 
 
-def _actor(actor: str) -> str:
-    return f"<@{actor}>" if re.match(SLACK_USER, actor) else escape(actor)
-
-
-def audit_line(event: AuditEvent, tz: ZoneInfo) -> str:
-    """One audit event in a line: when, who, what, and what changed."""
-    when = event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    if event.before is None and event.after is not None:
-        change = "created"
-    elif event.after is None and event.before is not None:
-        change = "removed"
-    else:
-        change = "; ".join(_changes(event.before, event.after)) if (event.before or event.after) else ""
-    text = f"`{when}` {_actor(event.actor)} *{escape(event.action)}*"
-    if event.target:
-        text += f" {escape(event.target)}"
-    if change:
-        text += f" — {escape(change)}"
-    if event.reason:
-        text += f" _(reason: {escape(event.reason)})_"
-    return text[:500]
-
-
-def _chunks(lines: list[str], limit: int) -> list[str]:
-    chunks: list[str] = []
-    for line in lines:
-        if chunks and len(chunks[-1]) + len(line) + 1 <= limit:
-            chunks[-1] += "\n" + line
-        else:
-            chunks.append(line)
-    return chunks
-
-
-@subcommand("audit", usage="audit [N]", summary=f"the last N audit events (default {AUDIT_DEFAULT}, at most "
-            f"{AUDIT_MAX})", who="managers")
-def audit_command(ctx: CommandContext) -> None:
-    """The team's last N audit events, newest first, in the team's timezone."""
-    assert ctx.team is not None
-    wanted = ctx.args[0] if ctx.args else str(AUDIT_DEFAULT)
-    if not (wanted.isascii() and wanted.isdigit()) or int(wanted) < 1:
-        ctx.reply(f"`/govbot audit [N]`: N is how many events to show, 1 to {AUDIT_MAX} (default {AUDIT_DEFAULT}).")
-        return
-    count = min(int(wanted), AUDIT_MAX)
-    with Session(ctx.runtime.engine) as session:
-        events = audit.recent(session=session, team=ctx.team.name, limit=count)
-    tz = ZoneInfo(ctx.team.spec.timezone)
-    title = f"Last {len(events)} audit event(s) of team `{ctx.team.name}`, newest first ({ctx.team.spec.timezone})"
-    if int(wanted) > AUDIT_MAX:
-        title += f" — at most {AUDIT_MAX} are shown; `govbot audit export` has them all"
-    if not events:
-        ctx.reply(f"Team `{ctx.team.name}` has no audit events yet.")
-        return
-    chunks = _chunks([audit_line(e, tz) for e in events], SECTION_TEXT_LIMIT)
-    ctx.reply(title, [SectionBlock(text=title + ":"), *[SectionBlock(text=c) for c in chunks]])
-
-
-# ------------------------------------------------------------------------------------------------ listeners
-
-
-@listeners
 def register(app: App, runtime: Runtime) -> None:
-    """The settings and setup modals, the App Home and its settings button."""
+    """The settings and setup modals and the App Home's settings button."""
 
     @app.view(CallbackId.SETTINGS)
     def on_settings_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -331,58 +240,3 @@ def register(app: App, runtime: Runtime) -> None:
     @app.action(ActionId.OPEN_SETTINGS)
     def on_open_settings(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         handle_open_settings(runtime, ack, body, client)
-
-    @app.event("app_home_opened")
-    def on_app_home_opened(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
-            return
-        with Session(runtime.read_engine, expire_on_commit=False) as session:
-            view = home_view(runtime, session, event["user"], runtime.clock())
-        client.views_publish(user_id=event["user"], view=view)
-
-
-# ------------------------------------------------------------------------------------------------ demo
-
-
-class DemoBot(Protocol):
-    """What the demo step needs: the running bot's runtime, the Slack sandbox and the request simulator."""
-
-    runtime: Runtime
-    sandbox: Any
-    sim: Any
-
-
-def _wait_for_view(sandbox: Any, seen: int, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        calls = [c for c in sandbox.calls_of("views.open") if not c.failed]
-        if len(calls) > seen:
-            return calls[seen].body["view"]
-        time.sleep(0.02)
-    raise RuntimeError("the settings modal did not open")
-
-
-def demo_settings_step(ctx: DemoBot, *, team_name: str = "payments") -> list[str]:
-    """As the team's first manager, change refactor_every through the settings modal and back; show the audit."""
-    with Session(ctx.runtime.engine, expire_on_commit=False) as session:
-        team = repo.get_team(session=session, name=team_name)
-    if team is None:
-        raise TeamNotFound(f"no team is named {team_name!r}")
-    manager, original = team.spec.managers[0], team.settings.refactor_every
-    changed = original + 1 if original < 12 else original - 1
-    lines = [f"Settings: {manager} changes refactor_every of team {team_name} in the settings modal"]
-    for value in (changed, original):
-        seen = len([c for c in ctx.sandbox.calls_of("views.open") if not c.failed])
-        ctx.sim.slash_command(f"settings --team {team_name}", user_id=manager, channel_id=team.spec.digest_channel)
-        view = _wait_for_view(ctx.sandbox, seen)
-        values = initial_state(view)
-        next(iter(values["refactor_every"].values()))["value"] = str(value)
-        answer = ctx.sim.view_submission(user_id=manager, callback_id=CallbackId.SETTINGS, values=values,
-                                         private_metadata=view["private_metadata"])
-        if answer.status != 200 or answer.body.strip():
-            raise RuntimeError(f"the settings modal did not save: {answer.status} {answer.body[:200]}")
-        with Session(ctx.runtime.engine) as session:
-            event = audit.recent(session=session, team=team_name, limit=1)[0]
-        lines.append(f"  audit #{event.id} {event.at:%Y-%m-%d %H:%M} UTC {event.actor} {event.action}: "
-                     f"before {event.before} → after {event.after} (hash {event.hash[:12]}…)")
-    return lines

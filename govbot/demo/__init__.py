@@ -8,7 +8,6 @@ folder.
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import traceback
 from collections.abc import Callable
@@ -23,13 +22,15 @@ from govbot.adapters.db.migrate import upgrade
 from govbot.adapters.db.session import session_scope
 from govbot.config import load_settings
 from govbot.core import audit
+from govbot.core.deps import Runtime
+from govbot.demo.steps import demo_refactoring_step, demo_settings_step, demo_survey_step
 from govbot.features.teams.service import apply_specs, parse_team_file
-from govbot.runtime import Runtime, build_runtime
+from govbot.runtime import build_runtime, create_bolt_app
 from govbot.sandbox.harness import BotServer
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
 
-EXAMPLE_TEAMS = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
+EXAMPLE_TEAMS = Path(__file__).resolve().parent.parent.parent / "manifests" / "teams.example.yaml"
 SIGNING_SECRET = "demo-signing-secret-0123456789abcdef"  # noqa: S105 - a loopback sandbox, not a real secret
 BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105
 ADMIN = "U0ADMIN001"
@@ -113,22 +114,12 @@ def step_audit(ctx: DemoContext) -> None:
     ctx.artefacts.append(path)
 
 
-# Feature steps are looked up by module and function name so that each feature owns its own step.
-FEATURE_STEPS: list[tuple[str, str, str]] = [
-    # (title, module, function taking a DemoContext; it may print with ctx.say or return lines to print)
-    ("Refactoring sprints: plan-sprints in the Jira sandbox, then a postpone", "govbot.features.refactoring.slack",
-     "demo_refactoring_step"),
-    ("Settings: a manager changes a setting in the modal", "govbot.features.teams.slack", "demo_settings_step"),
-    ("Pulse survey: invitations, anonymous answers through the modal, close, results", "govbot.features.surveys.slack",
-     "demo_survey_step"),
+# Each feature's step, in the order the demo plays them (each may print with ctx.say or return lines to print).
+FEATURE_STEPS: list[Step] = [
+    ("Refactoring sprints: plan-sprints in the Jira sandbox, then a postpone", demo_refactoring_step),
+    ("Settings: a manager changes a setting in the modal", demo_settings_step),
+    ("Pulse survey: invitations, anonymous answers through the modal, close, results", demo_survey_step),
 ]
-
-
-def _feature_steps() -> list[Step]:
-    steps: list[Step] = []
-    for title, module, function in FEATURE_STEPS:
-        steps.append((title, getattr(importlib.import_module(module), function)))
-    return steps
 
 
 def _start_jira(now: datetime) -> Any:
@@ -161,16 +152,14 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> int:
     settings = load_settings(sandbox=True, **overrides)
     upgrade(url)
     runtime = build_runtime(settings)
-    from govbot.core.app import create_app
-
-    server = BotServer(runtime, create_app(runtime)).start()
+    server = BotServer(runtime, create_bolt_app(runtime)).start()
     sim = SlackRequestSimulator(events_url=server.events_url, signing_secret=SIGNING_SECRET, sandbox=slack)
     ctx = DemoContext(runtime=runtime, slack=slack, jira=jira, server=server, sim=sim, out_dir=out_dir,
                       console=console)
     steps: list[Step] = [
         ("Teams as code: govbot team import (twice)", step_import),
         ("Slack round trip: a signed /govbot help", step_help),
-        *_feature_steps(),
+        *FEATURE_STEPS,
         ("Audit trail: govbot audit verify + export", step_audit),
     ]
     failed = 0
