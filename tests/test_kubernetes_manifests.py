@@ -88,7 +88,7 @@ def test_every_container_is_locked_down(objects):
 
 
 def test_web_probes_point_at_endpoints_the_server_has(objects):
-    from govbot.slack.server import create_web_app
+    from govbot.adapters.slack.server import create_web_app
 
     web = one(objects, "Deployment", "govbot-web")
     container = pod_spec(web)["containers"][0]
@@ -97,11 +97,8 @@ def test_web_probes_point_at_endpoints_the_server_has(objects):
     assert {container["readinessProbe"]["httpGet"]["port"], container["livenessProbe"]["httpGet"]["port"]} <= \
         port_names
 
-    class FakeRuntime:
-        class settings:  # noqa: N801 - shaped like Settings for create_web_app
-            slack_signing_secret = Settings(SLACK_SIGNING_SECRET="s" * 20).slack_signing_secret
-
-    routes = {route.path for route in create_web_app(FakeRuntime(), None).routes}  # type: ignore[arg-type]
+    web_app = create_web_app(settings=Settings(SLACK_SIGNING_SECRET="s" * 20), engine=None, bolt_app=None)  # type: ignore[arg-type]
+    routes = {route.path for route in web_app.routes}
     assert paths <= routes
 
 
