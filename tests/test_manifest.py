@@ -36,15 +36,14 @@ def test_manifest_structure():
 
 
 def test_usage_hint_lists_only_subcommands_that_exist():
-    from govbot.scheduler.registry import load_features
-    from govbot.slack.registry import SUBCOMMANDS
+    from govbot.runtime import surface
 
-    load_features()
+    subcommands = surface().subcommands
     manifest = yaml.safe_load(MANIFEST.read_text())
     hint = manifest["features"]["slash_commands"][0]["usage_hint"]
     for usage in (part.strip() for part in hint.split("|")):
         words = [w for w in usage.split() if not w.startswith(("--", '"', "KEY", "N"))]
-        assert " ".join(words[:2]) in SUBCOMMANDS or words[0] in SUBCOMMANDS, usage
+        assert " ".join(words[:2]) in subcommands or words[0] in subcommands, usage
 
 
 def test_every_url_points_at_slack_events():
