@@ -125,6 +125,11 @@ def jira_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+def parse_jira_time(value: str) -> datetime:
+    """A timestamp written by ``jira_time``."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
 def agile_time(moment: datetime | None, mode: str) -> str | None:
     """Agile timestamps: Cloud answers in UTC with Z, Data Center with a numeric offset."""
     if moment is None:
@@ -421,6 +426,7 @@ class JiraSandbox:
             ("GET|POST", api + r"/search/jql", self._search_jql),
             ("GET|POST", api + r"/search", self._search_legacy),
             ("GET", api + r"/issue/" + key + r"/changelog", self._changelog),
+            ("POST", api + r"/changelog/bulkfetch", self._changelog_bulkfetch),
             ("POST", api + r"/issue/" + key + r"/comment", self._add_comment),
             ("GET", api + r"/issue/" + key + r"/comment", partial(jira_staffing.list_comments, self)),
             ("GET", api + r"/user/search", partial(jira_staffing.user_search, self)),
@@ -701,6 +707,31 @@ class JiraSandbox:
             "isLast": start_at + page_size >= len(histories),
             "values": page,
         }
+
+    def _changelog_bulkfetch(self, request: Request) -> tuple[int, Any]:
+        # Cloud only: the changelogs of up to 1000 issues in one call, filtered to some fields, paged by token.
+        if self.mode == "datacenter" or request.api_version != "3":
+            raise ApiError(404, f"No resource at {request.path}.")
+        body = request.body if isinstance(request.body, dict) else {}
+        keys = body.get("issueIdsOrKeys")
+        if not isinstance(keys, list) or not keys or len(keys) > 1000:
+            raise ApiError(400, errors={"issueIdsOrKeys": "Give between 1 and 1000 issue ids or keys."})
+        wanted = set(body.get("fieldIds") or [])
+        offset = _read_page_token(body["nextPageToken"], "bulk") if body.get("nextPageToken") else 0
+        page_size = min(_non_negative_int(body.get("maxResults", 1000), "maxResults") or 1000, 1000)
+        logs = []
+        for key in keys[offset : offset + page_size]:
+            issue = self._issue(str(key))
+            histories = [
+                {**h, "created": int(parse_jira_time(h["created"]).timestamp() * 1000)}
+                for h in self._histories(issue)
+                if not wanted or any(item.get("fieldId", item.get("field")) in wanted for item in h["items"])
+            ]
+            logs.append({"issueId": str(issue.id), "changeHistories": histories})
+        answer: dict[str, Any] = {"issueChangeLogs": logs}
+        if offset + page_size < len(keys):
+            answer["nextPageToken"] = _write_page_token(offset + page_size, "bulk")
+        return 200, answer
 
     def _update_issue(self, request: Request) -> tuple[int, Any]:
         assert request.match is not None
