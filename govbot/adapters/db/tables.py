@@ -212,4 +212,34 @@ class SurveyParticipation(SQLModel, table=True):
     digest: str = Field(sa_column=Column(String(64), primary_key=True))
 
 
+
+class DigestWeek(SQLModel, table=True):
+    """One team's digest figures of one ISO week, kept so that trends and the chart never re-query Jira.
+
+    Unique per (team, week): a backfill and a post racing on the same week update one row. Survey and track
+    figures are kept as they were shown that week (None when hidden or not measured).
+    """
+
+    __tablename__ = "digest_week"
+    __table_args__ = (UniqueConstraint("team_id", "week", name="uq_digest_week_team_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(sa_column=Column(Integer, ForeignKey("team.id", ondelete="CASCADE"), nullable=False))
+    week: str = Field(max_length=8)  # ISO week, "2026-W47"
+    week_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    unit: str = Field(max_length=6)  # points | issues
+    velocity: float
+    features_shipped: int
+    incidents: int
+    rollbacks: int
+    review_count: int | None = None
+    review_median_hours: float | None = None
+    review_oldest_hours: float | None = None
+    burnout_index: float | None = None
+    learning_index: float | None = None
+    response_rate: float | None = None
+    human_first_pct: float | None = None
+    computed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # the job's now
+
+
 metadata = SQLModel.metadata

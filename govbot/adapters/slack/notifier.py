@@ -7,10 +7,36 @@ would be sent and sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+import urllib.error
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+# files_upload_v2 sends the bytes to the upload URL outside the client's retry handlers; a failed upload is never
+# shared (only files.completeUploadExternal shares), so the whole flow is safe to run again.
+UPLOAD_ATTEMPTS = 5
+
+
+class NotInChannel(Exception):
+    """The bot is not a member of the channel it was asked to post to (Slack's ``not_in_channel``)."""
+
+    def __init__(self, channel: str):
+        super().__init__(f"govbot is not a member of channel {channel}: invite it with /invite @govbot")
+        self.channel = channel
+
+
+@contextmanager
+def _membership_checked(channel: str) -> Iterator[None]:
+    try:
+        yield
+    except SlackApiError as error:
+        if error.response.get("error") == "not_in_channel":
+            raise NotInChannel(channel) from None
+        raise
 
 
 class Notifier(Protocol):
@@ -19,8 +45,10 @@ class Notifier(Protocol):
     def post(self, *, channel: str, text: str, blocks: Sequence[Any] | None = None) -> str | None: ...
     def dm(self, *, user: str, text: str, blocks: Sequence[Any] | None = None) -> str | None: ...
     def upload(
-        self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None
-    ) -> None: ...
+        self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None,
+        alt_text: str | None = None,
+    ) -> str | None: ...
+    def permalink(self, *, channel: str, ts: str) -> str | None: ...
 
 
 def _blocks(blocks: Sequence[Any] | None) -> list[Any] | None:
@@ -36,8 +64,9 @@ class SlackNotifier:
         self.client = client
 
     def post(self, *, channel: str, text: str, blocks: Sequence[Any] | None = None) -> str | None:
-        """Post to a channel; return the message ts."""
-        response = self.client.chat_postMessage(channel=channel, text=text, blocks=_blocks(blocks))
+        """Post to a channel; return the message ts. NotInChannel when the bot is not a member."""
+        with _membership_checked(channel):
+            response = self.client.chat_postMessage(channel=channel, text=text, blocks=_blocks(blocks))
         return response.get("ts")
 
     def dm(self, *, user: str, text: str, blocks: Sequence[Any] | None = None) -> str | None:
@@ -45,10 +74,24 @@ class SlackNotifier:
         response = self.client.chat_postMessage(channel=user, text=text, blocks=_blocks(blocks))
         return response.get("ts")
 
-    def upload(self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None) -> None:
-        """Upload a file to a channel with the files upload API (v2)."""
-        self.client.files_upload_v2(channel=channel, content=content, filename=filename, title=title,
-                                    initial_comment=comment)
+    def upload(self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None,
+               alt_text: str | None = None) -> str | None:
+        """Share a file in a channel with the files upload API (v2); return the file id."""
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+            try:
+                with _membership_checked(channel):
+                    response = self.client.files_upload_v2(channel=channel, content=content, filename=filename,
+                                                           title=title, initial_comment=comment, alt_txt=alt_text)
+                return (response.get("file") or {}).get("id")
+            except (SlackRequestError, urllib.error.URLError):
+                if attempt == UPLOAD_ATTEMPTS:
+                    raise
+                time.sleep(0.5 * attempt)
+        return None
+
+    def permalink(self, *, channel: str, ts: str) -> str | None:
+        """A link to a posted message."""
+        return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
 
 
 class RecordingNotifier:
@@ -70,5 +113,10 @@ class RecordingNotifier:
         self._note("DM", user, text)
         return None
 
-    def upload(self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None) -> None:
+    def upload(self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None,
+               alt_text: str | None = None) -> str | None:
         self._note("upload to", channel, f"{filename} ({len(content)} bytes)")
+        return None
+
+    def permalink(self, *, channel: str, ts: str) -> str | None:
+        return None

@@ -60,7 +60,7 @@ def alt_text(weeks: Sequence[ChartWeek], *, team: str, unit: str = "points") -> 
     """What the chart shows, in words, for screen readers (Slack's alt text)."""
     shown = [w for w in weeks if w.velocity is not None]
     if not shown:
-        return f"Chart of {team}'s last {len(weeks)} weeks: no week has figures yet."
+        return f"Chart of the last {len(weeks)} weeks of team {team}: no week has figures yet."
     first, last = shown[0], shown[-1]
     speeds = ", ".join(f"{_short(w)} {w.velocity:g}" for w in shown)
     ratios = [w for w in shown if w.incidents_per_feature is not None]
@@ -71,6 +71,7 @@ def alt_text(weeks: Sequence[ChartWeek], *, team: str, unit: str = "points") -> 
         else "No week shipped a feature, so incidents per feature has no points."
     )
     return (
-        f"Bar chart of {team}'s velocity in {unit} per week from {first.week.label} to {last.week.label}: "
+        f"Bar chart of the velocity of team {team}, in {unit} per week, from {first.week.label} to "
+        f"{last.week.label}: "
         f"{speeds}. {quality}"
     )

@@ -1,0 +1,395 @@
+"""The weekly digest's use cases: build a week's digest, keep its figures, backfill history, post it once.
+
+Jira and the survey store are read first; what cannot be read is named in ``missing`` and the digest goes out
+with the rest. The post is exactly once per team and ISO week: its delivery-ledger claim is taken before Slack is
+called (a second process, a retry or an ``--as-of`` replay of the same week finds it), and a claim left by a dead
+process is taken over once its lease has run out. The chart has a claim of its own, so a chart that failed is
+shared by the next run without posting the text twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from govbot.adapters.slack.notifier import Notifier, NotInChannel
+from govbot.adapters.tracker import TrackerError, weekly
+from govbot.core import delivery
+from govbot.core.teams import StoredTeam
+from govbot.domain import digest as domain
+from govbot.domain import surveys as survey_domain
+from govbot.features.digest import chart, messages, repo
+from govbot.features.refactoring.service import SprintPlanningError, cadence_status
+from govbot.features.surveys.service import closed_results
+
+log = logging.getLogger(__name__)
+
+KIND_POST = "digest-post"
+KIND_CHART = "digest-chart"
+KIND_INVITE_DM = "digest-invite-dm"
+
+
+def zone_of(team: StoredTeam) -> ZoneInfo:
+    """The team's timezone."""
+    return ZoneInfo(team.spec.timezone)
+
+
+def week_key(team: StoredTeam, week: domain.IsoWeek) -> str:
+    """The ledger key of one team's week."""
+    return f"{team.id}:{week.label}"
+
+
+def counting_rules(team: StoredTeam, *, estimation_field: str | None) -> domain.CountingRules:
+    """What counts as a feature, an incident and a rollback for this team."""
+    settings = team.settings
+    return domain.CountingRules(
+        by_points=estimation_field is not None,
+        feature_types=tuple(settings.feature_issue_types),
+        incident_types=tuple(settings.incident_issue_types),
+        incident_label=settings.labels.incident,
+        rollback_label=settings.labels.rollback,
+    )
+
+
+# --- reading the sources
+
+
+def _read_figures(
+    *, tracker: Any, team: StoredTeam, span: domain.WeekSpan, now: datetime, measure_queue: bool
+) -> domain.WeekFigures:
+    estimation = tracker.estimation_field(team.spec.jira_board_id)
+    issues = weekly.week_issues(
+        tracker, project=team.spec.jira_project, start=span.start, end=span.end, estimation_field=estimation
+    )
+    queue = None
+    if measure_queue:
+        statuses = team.settings.review_statuses
+        in_review = weekly.review_queue(tracker, project=team.spec.jira_project, statuses=statuses)
+        queue = domain.review_queue(in_review, statuses=statuses, now=now)
+    return domain.measure_week(span, issues=issues, rules=counting_rules(team, estimation_field=estimation),
+                               queue=queue)
+
+
+def read_people(*, session: Session, team: StoredTeam) -> tuple[domain.People | None, domain.PeopleState]:
+    """The last closed survey's indices through the anonymity gate, and whether they may be shown."""
+    try:
+        closed = closed_results(session=session, team=team)
+    except SQLAlchemyError:
+        log.warning("the survey results of team %s could not be read", team.name, exc_info=True)
+        session.rollback()
+        return None, "unreadable"
+    if closed is None:
+        return None, "no_survey"
+    if isinstance(closed.shown, survey_domain.NotEnoughResponses):
+        return None, "below_threshold"
+    shown = closed.shown
+    change = closed.deltas.burnout_index if closed.deltas is not None else None
+    previous = shown.burnout_index - change if shown.burnout_index is not None and change is not None else None
+    people = domain.People(shown.burnout_index, shown.learning_index, shown.response_rate, previous)
+    return people, "shown"
+
+
+def read_tracks(team: StoredTeam) -> domain.Tracks:
+    """The tracks section: the target now; the measured split and violations come with the staffing feature."""
+    settings = team.settings
+    return domain.Tracks(
+        human_first_pct=None,
+        target_pct=settings.track_target_human_first_pct,
+        tolerance_pct=settings.track_tolerance_pct,
+    )
+
+
+def read_refactoring(*, session: Session, tracker: Any, team: StoredTeam, now: datetime) -> domain.Refactoring | None:
+    """Where the team stands in its refactoring cadence (None without an active sprint)."""
+    status = cadence_status(session=session, tracker=tracker, team=team, now=now)
+    if status.current is None:
+        return None
+    number = status.current.number
+    return domain.Refactoring(
+        sprint_number=number,
+        is_refactor_sprint=status.current_is_refactor,
+        sprints_until_next=0 if status.current_is_refactor else status.next_number - number,
+        refactor_share_pct=status.share.pct if status.share is not None else None,
+        capacity_pct=status.capacity_pct,
+    )
+
+
+# --- building a week's digest
+
+
+@dataclass(frozen=True)
+class Built:
+    """A digest and the figures that were read fresh from Jira this time (None: from the kept row, or none)."""
+
+    digest: domain.Digest
+    fresh: domain.WeekFigures | None
+
+
+def build(
+    *,
+    session: Session,
+    tracker: Any,
+    team: StoredTeam,
+    week: domain.IsoWeek,
+    now: datetime,
+    prefer_kept: bool = False,
+    sections: bool = True,
+) -> Built:
+    """The digest of ``week``: figures from Jira (or kept ones), trends from kept weeks, the other sections.
+
+    The review queue is a "now" figure: it is measured only for the last full week at ``now``. With
+    ``prefer_kept`` a kept week is not read again (`digest show` of a past week).
+    """
+    span = domain.span(week, zone_of(team))
+    missing: list[str] = []
+    earlier = [week.shifted(-n) for n in range(0, domain.CHART_WEEKS)]
+    kept = {f.week: f for f in repo.kept_weeks(session=session, team_id=team.id, weeks=earlier)}
+    figures: domain.WeekFigures | None = kept.get(week) if prefer_kept else None
+    fresh = None
+    if figures is None:
+        try:
+            fresh = figures = _read_figures(tracker=tracker, team=team, span=span, now=now,
+                                            measure_queue=week == domain.last_full_week(now, zone_of(team)))
+        except TrackerError as error:
+            log.warning("digest of team %s, %s: Jira could not be read: %s", team.name, week.label, error)
+            figures = kept.get(week)
+            missing.extend(domain.TRACKER_FIGURES if figures is None else ())
+    last_week = week == domain.last_full_week(now, zone_of(team))
+    if last_week and fresh is None and figures is not None and figures.review_queue is None:
+        missing.append("review_queue")  # Jira was down and the kept week has no queue measured
+    people, people_state = read_people(session=session, team=team) if sections else (None, "no_survey")
+    refactoring = None
+    if sections:
+        try:
+            refactoring = read_refactoring(session=session, tracker=tracker, team=team, now=now)
+        except (TrackerError, SprintPlanningError) as error:
+            log.warning("digest of team %s: the refactoring cadence could not be read: %s", team.name, error)
+            missing.append("refactoring")
+    digest = domain.compose(
+        team=team.name,
+        span=span,
+        figures=figures,
+        history=[f for w, f in kept.items() if w != week],
+        people=people,
+        people_state=people_state,
+        tracks=read_tracks(team) if sections else None,
+        refactoring=refactoring,
+        missing=missing,
+    )
+    return Built(digest=digest, fresh=fresh)
+
+
+def keep(*, session: Session, team: StoredTeam, built: Built, now: datetime) -> None:
+    """Keep the freshly read figures of the digest's week (nothing when they were not read from Jira)."""
+    if built.fresh is None:
+        return
+    digest = built.digest
+    repo.save_week(session=session, team_id=team.id, span=digest.span, figures=built.fresh,
+                   people=digest.people, tracks=digest.tracks, now=now)
+
+
+# --- backfill
+
+
+@dataclass(frozen=True)
+class BackfillReport:
+    """Which weeks were filled now, and which were kept already."""
+
+    filled: list[domain.IsoWeek]
+    already_kept: list[domain.IsoWeek]
+
+    def summary(self) -> str:
+        return f"{len(self.filled)} week(s) filled, {len(self.already_kept)} already kept"
+
+
+def backfill(
+    *,
+    engine: Engine,
+    tracker: Any,
+    team: StoredTeam,
+    now: datetime,
+    weeks: int = domain.CHART_WEEKS,
+    on_week: Callable[[domain.IsoWeek], None] = lambda week: None,
+    on_plan: Callable[[int], None] = lambda count: None,
+) -> BackfillReport:
+    """Fill the missing weeks among the ``weeks`` last full weeks, from one paged Jira search; safe to re-run."""
+    if weeks < 1:
+        raise ValueError("weeks must be at least 1")
+    zone = zone_of(team)
+    last = domain.last_full_week(now, zone)
+    wanted = [last.shifted(-n) for n in range(weeks - 1, -1, -1)]
+    with Session(engine) as session:
+        kept = {f.week for f in repo.kept_weeks(session=session, team_id=team.id, weeks=wanted)}
+    todo = [w for w in wanted if w not in kept]
+    on_plan(len(todo))
+    if not todo:
+        return BackfillReport(filled=[], already_kept=wanted)
+    estimation = tracker.estimation_field(team.spec.jira_board_id)
+    first, final = domain.span(todo[0], zone), domain.span(todo[-1], zone)
+    issues = weekly.week_issues(tracker, project=team.spec.jira_project, start=first.start, end=final.end,
+                                estimation_field=estimation)
+    rules = counting_rules(team, estimation_field=estimation)
+    for week in todo:
+        span = domain.span(week, zone)
+        figures = domain.measure_week(span, issues=issues, rules=rules)
+        with Session(engine) as session:
+            repo.save_week(session=session, team_id=team.id, span=span, figures=figures, people=None, tracks=None,
+                           now=now)
+            session.commit()
+        on_week(week)
+    return BackfillReport(filled=todo, already_kept=[w for w in wanted if w in kept])
+
+
+# --- posting once
+
+
+PostStatus = Literal["posted", "already_posted", "in_flight", "not_in_channel", "dry_run"]
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    """What a post run did; ``ref`` is "channel:ts" of the post when there is one."""
+
+    status: PostStatus
+    week: domain.IsoWeek
+    ref: str | None = None
+    digest: domain.Digest | None = None
+    chart_shared: bool = False
+
+    def summary(self) -> str:
+        return {
+            "posted": f"digest of {self.week.label} posted" + (" with its chart" if self.chart_shared else ""),
+            "already_posted": f"digest of {self.week.label} was already posted",
+            "in_flight": f"digest of {self.week.label} is being posted by another run",
+            "not_in_channel": f"digest of {self.week.label} not posted: govbot is not in the channel; managers told",
+            "dry_run": f"digest of {self.week.label} shown, nothing sent",
+        }[self.status]
+
+
+def _split_ref(ref: str | None) -> tuple[str, str] | None:
+    if not ref or ":" not in ref:
+        return None
+    channel, _, ts = ref.partition(":")
+    return channel, ts
+
+
+def permalink(*, notifier: Notifier, ref: str | None) -> str | None:
+    """A link to the post recorded as ``ref``, when Slack gives one."""
+    where = _split_ref(ref)
+    if where is None:
+        return None
+    try:
+        return notifier.permalink(channel=where[0], ts=where[1])
+    except Exception:  # a link is a courtesy: never fail an answer for it
+        log.warning("no permalink for the digest post %s", ref, exc_info=True)
+        return None
+
+
+def _tell_managers(*, engine: Engine, notifier: Notifier, team: StoredTeam, week: domain.IsoWeek,
+                   now: datetime) -> None:
+    text = messages.invite_bot_dm(team=team.name, channel=team.spec.digest_channel)
+    for manager in team.spec.managers:
+        key = f"{week_key(team, week)}:{manager}"
+        claim = delivery.claim(engine=engine, kind=KIND_INVITE_DM, key=key, team_id=team.id)
+        if claim is None:
+            continue
+        try:
+            ref = notifier.dm(user=manager, text=text)
+        except Exception:
+            delivery.release(engine=engine, kind=KIND_INVITE_DM, key=key, claim=claim)
+            log.warning("could not tell a manager of team %s to invite govbot", team.name, exc_info=True)
+            continue
+        delivery.complete(engine=engine, kind=KIND_INVITE_DM, key=key, now=now, ref=ref)
+
+
+def share_chart(*, engine: Engine, notifier: Notifier, team: StoredTeam, week: domain.IsoWeek, now: datetime,
+                digest: domain.Digest | None = None) -> bool:
+    """Upload the week's chart to the digest channel once; False when already shared or being shared."""
+    key = week_key(team, week)
+    claim = delivery.claim(engine=engine, kind=KIND_CHART, key=key, team_id=team.id)
+    if claim is None:
+        return False
+    try:
+        if digest is None:
+            with Session(engine) as session:
+                kept = repo.kept_weeks(session=session, team_id=team.id,
+                                       weeks=[week.shifted(-n) for n in range(domain.CHART_WEEKS)])
+            weeks = domain.chart_weeks(week, {f.week: f for f in kept})
+            unit = next((f.unit for f in kept if f.week == week), "points")
+        else:
+            weeks = list(digest.chart)
+            unit = digest.figures.unit if digest.figures is not None else "points"
+        title = f"{team.name}: velocity and incidents per feature, 12 weeks to {week.label}"
+        png = chart.render_png(weeks, title=title, unit=unit)
+        file_id = notifier.upload(
+            channel=team.spec.digest_channel, content=png, filename=f"digest-{team.name}-{week.label}.png",
+            title=title, alt_text=chart.alt_text(weeks, team=team.name, unit=unit),
+        )
+    except BaseException:
+        delivery.release(engine=engine, kind=KIND_CHART, key=key, claim=claim)
+        raise
+    delivery.complete(engine=engine, kind=KIND_CHART, key=key, now=now, ref=file_id)
+    return True
+
+
+def post_week(
+    *,
+    engine: Engine,
+    tracker: Any,
+    notifier: Notifier,
+    team: StoredTeam,
+    now: datetime,
+    dry_run: bool = False,
+) -> PostOutcome:
+    """Post the last full week's digest to the team's channel, once, then share its chart, once."""
+    week = domain.last_full_week(now, zone_of(team))
+    key = week_key(team, week)
+    if dry_run:
+        with Session(engine) as session:
+            built = build(session=session, tracker=tracker, team=team, week=week, now=now)
+            session.rollback()
+        notifier.post(channel=team.spec.digest_channel, text=messages.text(built.digest))
+        return PostOutcome("dry_run", week, digest=built.digest)
+    claim = delivery.claim(engine=engine, kind=KIND_POST, key=key, team_id=team.id)
+    if claim is None:
+        with Session(engine) as session:
+            done, ref = repo.delivery_ref(session=session, kind=KIND_POST, key=key)
+        if not done:
+            return PostOutcome("in_flight", week)
+        # The text went out; a chart that failed then is shared now.
+        shared = share_chart(engine=engine, notifier=notifier, team=team, week=week, now=now)
+        return PostOutcome("already_posted", week, ref=ref, chart_shared=shared)
+    try:
+        with Session(engine) as session:
+            built = build(session=session, tracker=tracker, team=team, week=week, now=now)
+            keep(session=session, team=team, built=built, now=now)
+            session.commit()
+        digest = built.digest
+        channel = team.spec.digest_channel
+        ts = notifier.post(channel=channel, text=messages.text(digest), blocks=messages.blocks(digest))
+    except NotInChannel:
+        delivery.release(engine=engine, kind=KIND_POST, key=key, claim=claim)
+        _tell_managers(engine=engine, notifier=notifier, team=team, week=week, now=now)
+        return PostOutcome("not_in_channel", week)
+    except BaseException:
+        delivery.release(engine=engine, kind=KIND_POST, key=key, claim=claim)
+        raise
+    ref = f"{channel}:{ts}"
+    delivery.complete(engine=engine, kind=KIND_POST, key=key, now=now, ref=ref)
+    try:
+        shared = share_chart(engine=engine, notifier=notifier, team=team, week=week, now=now, digest=digest)
+    except NotInChannel:
+        shared = False
+    except Exception:
+        log.warning("the digest chart of team %s could not be shared; the next run retries", team.name,
+                    exc_info=True)
+        shared = False
+    return PostOutcome("posted", week, ref=ref, digest=digest, chart_shared=shared)
