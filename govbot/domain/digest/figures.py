@@ -7,6 +7,7 @@ handed in from a wider query (JQL reads dates in the Jira user's timezone); the 
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -177,7 +178,9 @@ def trend(current: float | None, previous: Sequence[float | None]) -> Trend:
     mean = statistics.fmean(known)
     if mean == 0:
         return Trend(previous_mean=0.0, change_pct=0.0 if current == 0 else None, weeks=len(known))
-    return Trend(previous_mean=mean, change_pct=(current - mean) / mean * 100, weeks=len(known))
+    change = (current - mean) / mean * 100
+    # A mean that is all but zero gives no meaningful percentage either (it would overflow).
+    return Trend(previous_mean=mean, change_pct=change if math.isfinite(change) else None, weeks=len(known))
 
 
 def history_by_week(rows: Iterable[WeekFigures]) -> dict[IsoWeek, WeekFigures]:
