@@ -91,8 +91,7 @@ def test_figures_of_a_seeded_week_match_the_seed(engine, mode):
         tracker = tracker_for(jira)
         week = last_full_week(NOW, BERLIN)
         assert week == IsoWeek(2026, 48)
-        with Session(engine) as session:
-            built = service.build(session=session, tracker=tracker, team=team, week=week, now=NOW)
+        built = service.build(engine=engine, tracker=tracker, team=team, week=week, now=NOW)
         data = to_json(built.digest)
         expected = expected_from_seed(jira, week)
         assert data["velocity"]["value"] == expected["velocity"] and data["velocity"]["unit"] == "points"
@@ -114,9 +113,8 @@ def test_other_weeks_match_the_seed_too(engine):
         tracker = tracker_for(jira)
         for back in (3, 7, 11):
             week = IsoWeek(2026, 48).shifted(-back)
-            with Session(engine) as session:
-                data = to_json(service.build(session=session, tracker=tracker, team=team, week=week, now=NOW,
-                                             sections=False).digest)
+            data = to_json(service.build(engine=engine, tracker=tracker, team=team, week=week, now=NOW,
+                                         sections=False).digest)
             expected = expected_from_seed(jira, week)
             assert data["velocity"]["value"] == expected["velocity"]
             assert (data["incidents"], data["rollbacks"], data["features_shipped"]) == (

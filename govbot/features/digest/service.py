@@ -135,7 +135,7 @@ class Built:
 
 def build(
     *,
-    session: Session,
+    engine: Engine,
     tracker: Any,
     team: StoredTeam,
     week: domain.IsoWeek,
@@ -146,12 +146,14 @@ def build(
     """The digest of ``week``: figures from Jira (or kept ones), trends from kept weeks, the other sections.
 
     The review queue is a "now" figure: it is measured only for the last full week at ``now``. With
-    ``prefer_kept`` a kept week is not read again (`digest show` of a past week).
+    ``prefer_kept`` a kept week is not read again (`digest show` of a past week). No database transaction stays
+    open while Jira is read (on SQLite a transaction holds the write lock).
     """
     span = domain.span(week, zone_of(team))
     missing: list[str] = []
     earlier = [week.shifted(-n) for n in range(0, domain.CHART_WEEKS)]
-    kept = {f.week: f for f in repo.kept_weeks(session=session, team_id=team.id, weeks=earlier)}
+    with Session(engine) as session:
+        kept = {f.week: f for f in repo.kept_weeks(session=session, team_id=team.id, weeks=earlier)}
     figures: domain.WeekFigures | None = kept.get(week) if prefer_kept else None
     fresh = None
     if figures is None:
@@ -165,11 +167,15 @@ def build(
     last_week = week == domain.last_full_week(now, zone_of(team))
     if last_week and fresh is None and figures is not None and figures.review_queue is None:
         missing.append("review_queue")  # Jira was down and the kept week has no queue measured
-    people, people_state = read_people(session=session, team=team) if sections else (None, "no_survey")
+    people: domain.People | None = None
+    people_state: domain.PeopleState = "no_survey"
     refactoring = None
     if sections:
+        with Session(engine) as session:
+            people, people_state = read_people(session=session, team=team)
         try:
-            refactoring = read_refactoring(session=session, tracker=tracker, team=team, now=now)
+            with Session(engine) as session:
+                refactoring = read_refactoring(session=session, tracker=tracker, team=team, now=now)
         except (TrackerError, SprintPlanningError) as error:
             log.warning("digest of team %s: the refactoring cadence could not be read: %s", team.name, error)
             missing.append("refactoring")
@@ -187,13 +193,15 @@ def build(
     return Built(digest=digest, fresh=fresh)
 
 
-def keep(*, session: Session, team: StoredTeam, built: Built, now: datetime) -> None:
+def keep(*, engine: Engine, team: StoredTeam, built: Built, now: datetime) -> None:
     """Keep the freshly read figures of the digest's week (nothing when they were not read from Jira)."""
     if built.fresh is None:
         return
     digest = built.digest
-    repo.save_week(session=session, team_id=team.id, span=digest.span, figures=built.fresh,
-                   people=digest.people, tracks=digest.tracks, now=now)
+    with Session(engine) as session:
+        repo.save_week(session=session, team_id=team.id, span=digest.span, figures=built.fresh,
+                       people=digest.people, tracks=digest.tracks, now=now)
+        session.commit()
 
 
 # --- backfill
@@ -353,9 +361,7 @@ def post_week(
     week = domain.last_full_week(now, zone_of(team))
     key = week_key(team, week)
     if dry_run:
-        with Session(engine) as session:
-            built = build(session=session, tracker=tracker, team=team, week=week, now=now)
-            session.rollback()
+        built = build(engine=engine, tracker=tracker, team=team, week=week, now=now)
         notifier.post(channel=team.spec.digest_channel, text=messages.text(built.digest))
         return PostOutcome("dry_run", week, digest=built.digest)
     claim = delivery.claim(engine=engine, kind=KIND_POST, key=key, team_id=team.id)
@@ -368,10 +374,8 @@ def post_week(
         shared = share_chart(engine=engine, notifier=notifier, team=team, week=week, now=now)
         return PostOutcome("already_posted", week, ref=ref, chart_shared=shared)
     try:
-        with Session(engine) as session:
-            built = build(session=session, tracker=tracker, team=team, week=week, now=now)
-            keep(session=session, team=team, built=built, now=now)
-            session.commit()
+        built = build(engine=engine, tracker=tracker, team=team, week=week, now=now)
+        keep(engine=engine, team=team, built=built, now=now)
         digest = built.digest
         channel = team.spec.digest_channel
         ts = notifier.post(channel=channel, text=messages.text(digest), blocks=messages.blocks(digest))
