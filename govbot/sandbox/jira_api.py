@@ -631,7 +631,9 @@ class JiraSandbox:
                     "component": set(jira_seed.COMPONENTS)
                     | {c for i in candidates for c in i.components},
                     "sprint": {str(s) for s in self.sprints},
-                    "key": set(self.issues),  # a key that does not exist is an error, as on a real Jira
+                    # A key that does not exist is an error, as on a real Jira (the set is built only when a query
+                    # names keys: a benchmark sandbox holds 100k issues).
+                    "key": set(self.issues) if _KEY_CLAUSE.search(jql) else set(),
                 },
                 sprint_names={s.name: s.id for s in self.sprints.values()},
             )
@@ -641,20 +643,29 @@ class JiraSandbox:
         ordered = query.sort([r for r in records.values() if query.matches(r)])
         return [self.issues[r["key"]] for r in ordered]
 
-    def _projects(self) -> set[str]:
+    def _by_project(self, *, rebuild: bool = False) -> dict[str, list[SandboxIssue]]:
         # Cached by issue count: a benchmark sandbox holds 100k issues and answers hundreds of queries.
         cached = getattr(self, "_project_cache", None)
-        if cached is None or cached[0] != len(self.issues):
-            cached = (len(self.issues), {i.project for i in self.issues.values()})
+        if rebuild or cached is None or cached[0] != len(self.issues):
+            index: dict[str, list[SandboxIssue]] = {}
+            for issue in self.issues.values():
+                index.setdefault(issue.project, []).append(issue)
+            cached = (len(self.issues), index)
             self._project_cache = cached
         return cached[1]
+
+    def _projects(self) -> set[str]:
+        return set(self._by_project())
 
     def _project_candidates(self, jql: str) -> list[SandboxIssue]:
         """The issues a query can match: one project's when it starts ``project = X AND`` with no top-level OR."""
         match = re.match(r'\s*project\s*=\s*"?([A-Z][A-Z0-9_]*)"?\s+AND\s', jql, re.IGNORECASE)
         if match is None or _has_top_level_or(jql):
             return list(self.issues.values())
-        return [i for i in self.issues.values() if i.project == match.group(1)]
+        found = self._by_project().get(match.group(1), [])
+        if any(self.issues.get(issue.key) is not issue for issue in found):  # an issue was replaced: re-index
+            found = self._by_project(rebuild=True).get(match.group(1), [])
+        return list(found)
 
     def _jql_record(self, issue: SandboxIssue) -> dict[str, Any]:
         parent = self.issues.get(issue.parent_key) if issue.parent_key else None
@@ -1256,6 +1267,9 @@ def _non_negative_int(value: Any, name: str) -> int:
     if number < 0:
         raise ApiError(400, f"The value of '{name}' must not be negative.")
     return number
+
+
+_KEY_CLAUSE = re.compile(r"\b(?:key|issuekey|issue)\s*(?:=|!=|in\b|not\s+in\b|>|<)", re.IGNORECASE)
 
 
 def _has_top_level_or(jql: str) -> bool:
