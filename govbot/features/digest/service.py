@@ -154,17 +154,18 @@ def build(
     earlier = [week.shifted(-n) for n in range(0, domain.CHART_WEEKS)]
     with Session(engine) as session:
         kept = {f.week: f for f in repo.kept_weeks(session=session, team_id=team.id, weeks=earlier)}
+    last_week = week == domain.last_full_week(now, zone_of(team))
     figures: domain.WeekFigures | None = kept.get(week) if prefer_kept else None
+    if figures is not None and last_week and figures.review_queue is None:
+        figures = None  # kept by a backfill, without the queue the week just ended should show: read Jira
     fresh = None
     if figures is None:
         try:
-            fresh = figures = _read_figures(tracker=tracker, team=team, span=span, now=now,
-                                            measure_queue=week == domain.last_full_week(now, zone_of(team)))
+            fresh = figures = _read_figures(tracker=tracker, team=team, span=span, now=now, measure_queue=last_week)
         except TrackerError as error:
             log.warning("digest of team %s, %s: Jira could not be read: %s", team.name, week.label, error)
             figures = kept.get(week)
             missing.extend(domain.TRACKER_FIGURES if figures is None else ())
-    last_week = week == domain.last_full_week(now, zone_of(team))
     if last_week and fresh is None and figures is not None and figures.review_queue is None:
         missing.append("review_queue")  # Jira was down and the kept week has no queue measured
     people: domain.People | None = None
