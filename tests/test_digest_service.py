@@ -264,3 +264,97 @@ def test_exactly_one_post_and_upload_under_faults_and_racing_processes(mode, req
             kinds = sorted(d.kind for d in session.exec(select(Delivery)).all())
         assert kinds == ["digest-chart", "digest-post"]
     engine.dispose()
+
+
+# --- sections and bad input
+
+
+def closed_survey(engine, team, *, closed_at: datetime, burnout: list[int], invited: int = 8):
+    """A closed survey whose stored results come from these burnout answers (learning answers fixed at 4)."""
+    import random
+
+    from govbot.adapters.db.tables import Survey
+    from govbot.domain import surveys as survey_domain
+    from govbot.features.surveys.service import results_to_json
+
+    answers = [survey_domain.Answers(burnout=b, review_drain=b, learning=4, comprehension=4) for b in burnout]
+    results = survey_domain.compute_results(answers, invited=invited, closed=True, rng=random.Random(1))
+    with session_scope(engine) as session:
+        session.add(Survey(team_id=team.id, occurrence=f"test-{closed_at.isoformat()}", status="closed",
+                           opened_at=closed_at - timedelta(days=3), remind_at=closed_at - timedelta(days=1),
+                           closes_at=closed_at, closed_at=closed_at, invited_count=invited, min_responses=5,
+                           results=results_to_json(results)))
+    return results
+
+
+def test_people_section_is_shown_only_above_the_anonymity_threshold_and_flags_a_rise(engine):
+    team = import_team(engine)
+    with JiraSandbox(mode="cloud", now=NOW) as jira:
+        tracker = tracker_for(jira)
+        week = IsoWeek(2026, 48)
+        assert to_json(service.build(engine=engine, tracker=tracker, team=team, week=week, now=NOW,
+                                     sections=True).digest)["people"] is None  # no survey yet
+        closed_survey(engine, team, closed_at=NOW - timedelta(days=20), burnout=[2, 2, 2, 2, 2])
+        latest = closed_survey(engine, team, closed_at=NOW - timedelta(days=6), burnout=[4, 4, 3, 4, 4, 4])
+        digest = service.build(engine=engine, tracker=tracker, team=team, week=week, now=NOW).digest
+        data = to_json(digest)
+        assert data["people"] == {"burnout_index": round(latest.burnout_index, 1),
+                                  "learning_index": round(latest.learning_index, 1),
+                                  "response_rate": round(latest.response_rate, 1)}
+        assert {"burnout_rise", "burnout_high"} <= {f["kind"] for f in data["flags"]}
+        closed_survey(engine, team, closed_at=NOW - timedelta(days=1), burnout=[5, 5, 5])  # 3 answers: hidden
+        hidden = to_json(service.build(engine=engine, tracker=tracker, team=team, week=week, now=NOW).digest)
+        assert hidden["people"] is None and not {"burnout_rise", "burnout_high"} & {f["kind"] for f in hidden["flags"]}
+
+
+def test_a_board_without_estimation_counts_issues(engine):
+    team = import_team(engine)
+    with JiraSandbox(mode="datacenter", now=NOW) as jira:
+        jira.boards[12].estimation_field = None  # the team's board counts issues
+        week = IsoWeek(2026, 48)
+        data = to_json(service.build(engine=engine, tracker=tracker_for(jira), team=team, week=week, now=NOW).digest)
+        bounds = span(week, BERLIN)
+        resolved = [i for i in jira.issues.values()
+                    if i.resolved is not None and bounds.start <= i.resolved < bounds.end]
+        assert data["velocity"]["unit"] == "issues" and data["velocity"]["value"] == len(resolved)
+
+
+def test_a_week_with_no_resolved_issue(engine):
+    team = import_team(engine)
+    with JiraSandbox(mode="cloud", now=NOW) as jira:
+        week = IsoWeek(2026, 48)
+        bounds = span(week, BERLIN)
+        for issue in jira.issues.values():
+            if issue.resolved is not None and bounds.start <= issue.resolved < bounds.end:
+                issue.resolved = None
+        data = to_json(service.build(engine=engine, tracker=tracker_for(jira), team=team, week=week, now=NOW).digest)
+        assert data["velocity"]["value"] == 0 and data["features_shipped"] == 0
+        assert data["incidents_per_feature"] is None
+        assert "no feature shipped" in data["verdict"]
+
+
+def test_slack_429_on_the_post_and_the_upload_still_posts_once(engine):
+    team = import_team(engine)
+    with JiraSandbox(mode="cloud", now=NOW) as jira, SlackSandbox(bot_token=BOT_TOKEN) as slack:
+        slack.fail_next("chat.postMessage", count=2, status=429, retry_after=0)
+        slack.fail_next("files.completeUploadExternal", count=1, status=429, retry_after=0)
+        slack.fail_next("upload_url", count=1, status=429, retry_after=0)
+        outcome = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
+                                    team=team, now=NOW)
+        assert outcome.status == "posted" and outcome.chart_shared
+        assert len([c for c in slack.calls_of("chat.postMessage") if not c.failed]) == 1
+        assert len(slack.shared_files) == 1
+
+
+def test_a_failed_chart_is_shared_by_the_next_run_without_posting_twice(engine):
+    team = import_team(engine)
+    with JiraSandbox(mode="cloud", now=NOW) as jira, SlackSandbox(bot_token=BOT_TOKEN) as slack:
+        slack.fail_next("files.getUploadURLExternal", count=1, status=200, error="internal_error")
+        first = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
+                                  team=team, now=NOW)
+        assert first.status == "posted" and not first.chart_shared and slack.shared_files == []
+        second = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
+                                   team=team, now=NOW + timedelta(minutes=30))
+        assert second.status == "already_posted" and second.chart_shared
+        assert len([c for c in slack.calls_of("chat.postMessage") if not c.failed]) == 1
+        assert len(slack.shared_files) == 1
