@@ -44,6 +44,9 @@ from govbot.core.policy import NamedCheck, check_policy_job
 from govbot.core.status import STATUS
 from govbot.features.audit import cli as audit_cli
 from govbot.features.audit import slack as audit_slack
+from govbot.features.digest import cli as digest_cli
+from govbot.features.digest import jobs as digest_jobs
+from govbot.features.digest import slack as digest_slack
 from govbot.features.refactoring import jobs as refactoring_jobs
 from govbot.features.refactoring import policy as refactoring_policy
 from govbot.features.refactoring import slack as refactoring_slack
@@ -77,6 +80,7 @@ FEATURES: tuple[Feature, ...] = (
             on_settings_changed=refactoring_jobs.replan_after_settings_change),
     Feature("surveys", register=surveys_slack.register, jobs=surveys_jobs.JOBS,
             subcommands=surveys_slack.SUBCOMMANDS, status_sections=surveys_slack.STATUS_SECTIONS),
+    Feature("digest", jobs=digest_jobs.JOBS, subcommands=digest_slack.SUBCOMMANDS, cli=digest_cli.app),
     Feature("audit", subcommands=audit_slack.SUBCOMMANDS, cli=audit_cli.app),
 )
 

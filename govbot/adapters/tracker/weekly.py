@@ -67,6 +67,15 @@ def week_issues(
     return [_to_issue(raw, estimation_field) for raw in tracker.search(jql, fields=fields)]
 
 
+def sprint_issues(tracker: JiraTracker, *, sprint_id: int, estimation_field: str | None) -> list[Issue]:
+    """A sprint's issues with labels and points (no changelog: the refactoring share needs none)."""
+    if estimation_field is not None:
+        validate_field_id(estimation_field)
+    jql = f"sprint = {int(sprint_id)} ORDER BY key ASC"
+    fields = [*WEEK_FIELDS, *([estimation_field] if estimation_field else [])]
+    return [_to_issue(raw, estimation_field) for raw in tracker.search(jql, fields=fields)]
+
+
 def review_queue(tracker: JiraTracker, *, project: str, statuses: Sequence[str]) -> list[Issue]:
     """Issues of ``project`` now in one of ``statuses``, each with when it entered its current status."""
     project = validate_project_key(project)

@@ -22,12 +22,12 @@ from sqlmodel import Session
 
 from govbot.adapters.slack.notifier import Notifier, NotInChannel
 from govbot.adapters.tracker import TrackerError, weekly
-from govbot.core import delivery
+from govbot.core import board, delivery
 from govbot.core.teams import StoredTeam
+from govbot.domain import cadence
 from govbot.domain import digest as domain
 from govbot.domain import surveys as survey_domain
 from govbot.features.digest import chart, messages, repo
-from govbot.features.refactoring.service import SprintPlanningError, cadence_status
 from govbot.features.surveys.service import closed_results
 
 log = logging.getLogger(__name__)
@@ -109,16 +109,26 @@ def read_tracks(team: StoredTeam) -> domain.Tracks:
 
 def read_refactoring(*, session: Session, tracker: Any, team: StoredTeam, now: datetime) -> domain.Refactoring | None:
     """Where the team stands in its refactoring cadence (None without an active sprint)."""
-    status = cadence_status(session=session, tracker=tracker, team=team, now=now)
-    if status.current is None:
+    snapshot = board.read_snapshot(session=session, tracker=tracker, team=team)
+    current = snapshot.active
+    if current is None:
         return None
-    number = status.current.number
+    settings = team.settings
+    every = settings.refactor_every
+    is_refactor = cadence.is_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
+    share_pct = None
+    if is_refactor:
+        estimation = snapshot.board.estimation_field
+        issues = weekly.sprint_issues(tracker, sprint_id=current.sprint.id, estimation_field=estimation)
+        share_pct = cadence.refactor_share(issues, refactor_label=settings.labels.refactor,
+                                           by_points=estimation is not None).pct
+    upcoming = cadence.next_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
     return domain.Refactoring(
-        sprint_number=number,
-        is_refactor_sprint=status.current_is_refactor,
-        sprints_until_next=0 if status.current_is_refactor else status.next_number - number,
-        refactor_share_pct=status.share.pct if status.share is not None else None,
-        capacity_pct=status.capacity_pct,
+        sprint_number=current.number,
+        is_refactor_sprint=is_refactor,
+        sprints_until_next=0 if is_refactor else upcoming - current.number,
+        refactor_share_pct=share_pct,
+        capacity_pct=settings.refactor_capacity_pct,
     )
 
 
@@ -177,7 +187,7 @@ def build(
         try:
             with Session(engine) as session:
                 refactoring = read_refactoring(session=session, tracker=tracker, team=team, now=now)
-        except (TrackerError, SprintPlanningError) as error:
+        except (TrackerError, board.SprintPlanningError) as error:
             log.warning("digest of team %s: the refactoring cadence could not be read: %s", team.name, error)
             missing.append("refactoring")
     digest = domain.compose(
