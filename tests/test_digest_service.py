@@ -5,6 +5,7 @@ The figures of a seeded week are checked against figures computed here, independ
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import re
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from sqlmodel import Session, select
@@ -161,6 +163,9 @@ def test_post_once_then_already_posted_with_chart_and_alt_text(engine):
         assert post.body["text"].splitlines()[1] == first.digest.verdict
         [shared] = slack.shared_files
         assert shared["channels"] == ["C0PAYMENTS1"] and shared["content"].startswith(b"\x89PNG\r\n\x1a\n")
+        image = Image.open(io.BytesIO(shared["content"]))
+        image.verify()  # a valid PNG, every chunk's CRC checked
+        assert image.format == "PNG" and image.size == (800, 400)
         assert shared["alt_txt"].startswith("Bar chart of the velocity of team payments, in points per week")
         link = service.permalink(notifier=notifier, ref=again.ref)
         assert link and link.startswith("https://sandbox.slack.com/archives/C0PAYMENTS1/p")
@@ -359,3 +364,32 @@ def test_a_failed_chart_is_shared_by_the_next_run_without_posting_twice(engine):
         assert second.status == "already_posted" and second.chart_shared
         assert len([c for c in slack.calls_of("chat.postMessage") if not c.failed]) == 1
         assert len(slack.shared_files) == 1
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(engine):
+    from govbot.core import delivery
+
+    team = import_team(engine)
+    week_key = service.week_key(team, IsoWeek(2026, 48))
+    with session_scope(engine) as session:  # a process claimed the week 20 minutes ago and died before posting
+        session.add(Delivery(kind=service.KIND_POST, key=week_key, team_id=team.id,
+                             claimed_at=delivery.wall_clock() - timedelta(minutes=20)))
+    with JiraSandbox(mode="cloud", now=NOW) as jira, SlackSandbox(bot_token=BOT_TOKEN) as slack:
+        outcome = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
+                                    team=team, now=NOW)
+        assert outcome.status == "posted"
+        assert len([c for c in slack.calls_of("chat.postMessage") if not c.failed]) == 1
+
+
+def test_a_live_claim_of_another_process_is_left_alone(engine):
+    from govbot.core import delivery
+
+    team = import_team(engine)
+    week_key = service.week_key(team, IsoWeek(2026, 48))
+    with session_scope(engine) as session:
+        session.add(Delivery(kind=service.KIND_POST, key=week_key, team_id=team.id,
+                             claimed_at=delivery.wall_clock() - timedelta(minutes=1)))
+    with JiraSandbox(mode="cloud", now=NOW) as jira, SlackSandbox(bot_token=BOT_TOKEN) as slack:
+        outcome = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
+                                    team=team, now=NOW)
+        assert outcome.status == "in_flight" and slack.calls_of("chat.postMessage") == []
