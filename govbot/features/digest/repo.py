@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from govbot.adapters.db.tables import Delivery, DigestWeek
+from govbot.adapters.db.tables import Delivery, DigestWeek, Survey
 from govbot.domain.digest import IsoWeek, People, ReviewQueue, Tracks, WeekFigures, WeekSpan
 
 
@@ -94,3 +95,35 @@ def delivery_ref(*, session: Session, kind: str, key: str) -> tuple[bool, str | 
     if row is None:
         return False, None
     return row.done_at is not None, row.ref
+
+
+@dataclass(frozen=True)
+class ClosedSurvey:
+    """What the digest reads of a closed survey: the threshold it promised and its stored aggregate results."""
+
+    min_responses: int
+    responses: int
+    burnout_index: float | None
+    learning_index: float | None
+    response_rate: float | None
+
+
+def last_closed_surveys(*, session: Session, team_id: int, count: int = 2) -> list[ClosedSurvey]:
+    """The team's last ``count`` closed surveys with results, most recent first."""
+    rows = session.exec(
+        select(Survey)
+        .where(Survey.team_id == team_id, Survey.status == "closed")
+        .order_by(col(Survey.closed_at).desc(), col(Survey.id).desc())
+        .limit(count)
+    ).all()
+    found = []
+    for row in rows:
+        results = row.results or {}
+        found.append(ClosedSurvey(
+            min_responses=row.min_responses,
+            responses=int(results.get("responses") or 0),
+            burnout_index=results.get("burnout_index"),
+            learning_index=results.get("learning_index"),
+            response_rate=results.get("response_rate"),
+        ))
+    return found

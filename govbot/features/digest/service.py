@@ -14,21 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from govbot.adapters.slack.notifier import Notifier, NotInChannel
 from govbot.adapters.tracker import TrackerError, weekly
 from govbot.core import board, delivery
 from govbot.core.teams import StoredTeam
-from govbot.domain import cadence
 from govbot.domain import digest as domain
-from govbot.domain import surveys as survey_domain
-from govbot.features.digest import chart, messages, repo
-from govbot.features.surveys.service import closed_results
+from govbot.features.digest import chart, messages, repo, sources
+from govbot.features.digest.sources import zone_of as zone_of  # re-exported: the surfaces name the week with it
 
 log = logging.getLogger(__name__)
 
@@ -37,99 +33,9 @@ KIND_CHART = "digest-chart"
 KIND_INVITE_DM = "digest-invite-dm"
 
 
-def zone_of(team: StoredTeam) -> ZoneInfo:
-    """The team's timezone."""
-    return ZoneInfo(team.spec.timezone)
-
-
 def week_key(team: StoredTeam, week: domain.IsoWeek) -> str:
     """The ledger key of one team's week."""
     return f"{team.id}:{week.label}"
-
-
-def counting_rules(team: StoredTeam, *, estimation_field: str | None) -> domain.CountingRules:
-    """What counts as a feature, an incident and a rollback for this team."""
-    settings = team.settings
-    return domain.CountingRules(
-        by_points=estimation_field is not None,
-        feature_types=tuple(settings.feature_issue_types),
-        incident_types=tuple(settings.incident_issue_types),
-        incident_label=settings.labels.incident,
-        rollback_label=settings.labels.rollback,
-    )
-
-
-# --- reading the sources
-
-
-def _read_figures(
-    *, tracker: Any, team: StoredTeam, span: domain.WeekSpan, now: datetime, measure_queue: bool
-) -> domain.WeekFigures:
-    estimation = tracker.estimation_field(team.spec.jira_board_id)
-    issues = weekly.week_issues(
-        tracker, project=team.spec.jira_project, start=span.start, end=span.end, estimation_field=estimation
-    )
-    queue = None
-    if measure_queue:
-        statuses = team.settings.review_statuses
-        in_review = weekly.review_queue(tracker, project=team.spec.jira_project, statuses=statuses)
-        queue = domain.review_queue(in_review, statuses=statuses, now=now)
-    return domain.measure_week(span, issues=issues, rules=counting_rules(team, estimation_field=estimation),
-                               queue=queue)
-
-
-def read_people(*, session: Session, team: StoredTeam) -> tuple[domain.People | None, domain.PeopleState]:
-    """The last closed survey's indices through the anonymity gate, and whether they may be shown."""
-    try:
-        closed = closed_results(session=session, team=team)
-    except SQLAlchemyError:
-        log.warning("the survey results of team %s could not be read", team.name, exc_info=True)
-        session.rollback()
-        return None, "unreadable"
-    if closed is None:
-        return None, "no_survey"
-    if isinstance(closed.shown, survey_domain.NotEnoughResponses):
-        return None, "below_threshold"
-    shown = closed.shown
-    change = closed.deltas.burnout_index if closed.deltas is not None else None
-    previous = shown.burnout_index - change if shown.burnout_index is not None and change is not None else None
-    people = domain.People(shown.burnout_index, shown.learning_index, shown.response_rate, previous)
-    return people, "shown"
-
-
-def read_tracks(team: StoredTeam) -> domain.Tracks:
-    """The tracks section: the target now; the measured split and violations come with the staffing feature."""
-    settings = team.settings
-    return domain.Tracks(
-        human_first_pct=None,
-        target_pct=settings.track_target_human_first_pct,
-        tolerance_pct=settings.track_tolerance_pct,
-    )
-
-
-def read_refactoring(*, session: Session, tracker: Any, team: StoredTeam, now: datetime) -> domain.Refactoring | None:
-    """Where the team stands in its refactoring cadence (None without an active sprint)."""
-    snapshot = board.read_snapshot(session=session, tracker=tracker, team=team)
-    current = snapshot.active
-    if current is None:
-        return None
-    settings = team.settings
-    every = settings.refactor_every
-    is_refactor = cadence.is_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
-    share_pct = None
-    if is_refactor:
-        estimation = snapshot.board.estimation_field
-        issues = weekly.sprint_issues(tracker, sprint_id=current.sprint.id, estimation_field=estimation)
-        share_pct = cadence.refactor_share(issues, refactor_label=settings.labels.refactor,
-                                           by_points=estimation is not None).pct
-    upcoming = cadence.next_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
-    return domain.Refactoring(
-        sprint_number=current.number,
-        is_refactor_sprint=is_refactor,
-        sprints_until_next=0 if is_refactor else upcoming - current.number,
-        refactor_share_pct=share_pct,
-        capacity_pct=settings.refactor_capacity_pct,
-    )
 
 
 # --- building a week's digest
@@ -159,19 +65,20 @@ def build(
     ``prefer_kept`` a kept week is not read again (`digest show` of a past week). No database transaction stays
     open while Jira is read (on SQLite a transaction holds the write lock).
     """
-    span = domain.span(week, zone_of(team))
+    span = domain.span(week, sources.zone_of(team))
     missing: list[str] = []
     earlier = [week.shifted(-n) for n in range(0, domain.CHART_WEEKS)]
     with Session(engine) as session:
         kept = {f.week: f for f in repo.kept_weeks(session=session, team_id=team.id, weeks=earlier)}
-    last_week = week == domain.last_full_week(now, zone_of(team))
+    last_week = week == domain.last_full_week(now, sources.zone_of(team))
     figures: domain.WeekFigures | None = kept.get(week) if prefer_kept else None
     if figures is not None and last_week and figures.review_queue is None:
         figures = None  # kept by a backfill, without the queue the week just ended should show: read Jira
     fresh = None
     if figures is None:
         try:
-            fresh = figures = _read_figures(tracker=tracker, team=team, span=span, now=now, measure_queue=last_week)
+            fresh = figures = sources.read_figures(tracker=tracker, team=team, span=span, now=now,
+                                                   measure_queue=last_week)
         except TrackerError as error:
             log.warning("digest of team %s, %s: Jira could not be read: %s", team.name, week.label, error)
             figures = kept.get(week)
@@ -183,10 +90,10 @@ def build(
     refactoring = None
     if sections:
         with Session(engine) as session:
-            people, people_state = read_people(session=session, team=team)
+            people, people_state = sources.read_people(session=session, team=team)
         try:
             with Session(engine) as session:
-                refactoring = read_refactoring(session=session, tracker=tracker, team=team, now=now)
+                refactoring = sources.read_refactoring(session=session, tracker=tracker, team=team, now=now)
         except (TrackerError, board.SprintPlanningError) as error:
             log.warning("digest of team %s: the refactoring cadence could not be read: %s", team.name, error)
             missing.append("refactoring")
@@ -197,7 +104,7 @@ def build(
         history=[f for w, f in kept.items() if w != week],
         people=people,
         people_state=people_state,
-        tracks=read_tracks(team) if sections else None,
+        tracks=sources.read_tracks(team) if sections else None,
         refactoring=refactoring,
         missing=missing,
     )
@@ -242,7 +149,7 @@ def backfill(
     """Fill the missing weeks among the ``weeks`` last full weeks, from one paged Jira search; safe to re-run."""
     if weeks < 1:
         raise ValueError("weeks must be at least 1")
-    zone = zone_of(team)
+    zone = sources.zone_of(team)
     last = domain.last_full_week(now, zone)
     wanted = [last.shifted(-n) for n in range(weeks - 1, -1, -1)]
     with Session(engine) as session:
@@ -255,7 +162,7 @@ def backfill(
     first, final = domain.span(todo[0], zone), domain.span(todo[-1], zone)
     issues = weekly.week_issues(tracker, project=team.spec.jira_project, start=first.start, end=final.end,
                                 estimation_field=estimation)
-    rules = counting_rules(team, estimation_field=estimation)
+    rules = sources.counting_rules(team, estimation_field=estimation)
     for week in todo:
         span = domain.span(week, zone)
         figures = domain.measure_week(span, issues=issues, rules=rules)
@@ -369,7 +276,7 @@ def post_week(
     dry_run: bool = False,
 ) -> PostOutcome:
     """Post the last full week's digest to the team's channel, once, then share its chart, once."""
-    week = domain.last_full_week(now, zone_of(team))
+    week = domain.last_full_week(now, sources.zone_of(team))
     key = week_key(team, week)
     if dry_run:
         built = build(engine=engine, tracker=tracker, team=team, week=week, now=now)
