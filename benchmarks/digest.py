@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.teams, args.issues = 20, 100
     logging.basicConfig(level=logging.WARNING)
+    print("benchmarks/digest.py: " + ("the quick run takes a few seconds" if args.quick else
+                                       "the full run takes about a minute (seeding 100,000 issues included)"),
+          flush=True)
 
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     jira = JiraSandbox(mode=args.mode, now=now, seed=False).start()
