@@ -1,6 +1,6 @@
 """Plain data about the team's work, as govbot sees it in the tracker.
 
-These are the shapes the adapters (``govbot.adapters.tracker``) hand to the services and the pure domain. They carry no
+These are the shapes the adapters (``govbot.tracker``) hand to the services and the pure domain. They carry no
 behaviour that needs I/O, so domain functions and their tests build them directly.
 """
 
@@ -50,3 +50,4 @@ class Issue:
     resolved: datetime | None = None
     status_since: datetime | None = None  # when the issue entered its current status
     sprint_ids: tuple[int, ...] = field(default_factory=tuple)
+    summary: str = ""

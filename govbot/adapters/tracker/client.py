@@ -506,34 +506,39 @@ class JiraTracker:
     # --- boards and sprints
 
     def board(self, board_id: int) -> Board:
-        """The board's name, type, project and estimation field."""
+        """The board's name, type, project and estimation field, from its configuration (one request: the
+        configuration names the board too; the board itself is read only when it does not)."""
         board_id = _positive_id(board_id, "board")
-        raw = self._call(
-            f"reading board {board_id}",
-            lambda: self._jira._get_json(f"board/{board_id}", base=AGILE),
-            not_found=_board_not_found(board_id),
-        )
-        kind = str(raw.get("type") or "").lower()
+        config = self._board_configuration(board_id)
+        location = config.get("location") or {}
+        project_key = location.get("key") if location.get("type") == "project" else None
+        if not config.get("type") or not config.get("name"):
+            raw = self._call(
+                f"reading board {board_id}",
+                lambda: self._jira._get_json(f"board/{board_id}", base=AGILE),
+                not_found=_board_not_found(board_id),
+            )
+            config = {**config, "type": raw.get("type"), "name": raw.get("name")}
+            project_key = (raw.get("location") or {}).get("projectKey") or project_key
+        kind = str(config.get("type") or "").lower()
         return Board(
             id=board_id,
-            name=str(raw.get("name") or ""),
+            name=str(config.get("name") or ""),
             type=kind if kind in BOARD_TYPES else "simple",  # type: ignore[arg-type]
-            project_key=(raw.get("location") or {}).get("projectKey"),
-            estimation_field=self.estimation_field(board_id),
+            project_key=project_key,
+            estimation_field=_estimation_of(config),
         )
 
     def estimation_field(self, board_id: int) -> str | None:
         """The field the board estimates with (e.g. customfield_10016), or None when it counts issues."""
-        board_id = _positive_id(board_id, "board")
-        config = self._call(
+        return _estimation_of(self._board_configuration(_positive_id(board_id, "board")))
+
+    def _board_configuration(self, board_id: int) -> dict:
+        return self._call(
             f"reading the configuration of board {board_id}",
             lambda: self._jira._get_json(f"board/{board_id}/configuration", base=AGILE),
             not_found=_board_not_found(board_id),
         )
-        estimation = config.get("estimation") or {}
-        if estimation.get("type") != "field":
-            return None
-        return (estimation.get("field") or {}).get("fieldId")
 
     def sprints(self, board_id: int, *, states: Sequence[str] = SPRINT_STATES) -> list[Sprint]:
         """The board's sprints in ``states``, oldest first; BoardHasNoSprints for a Kanban board."""
@@ -802,6 +807,14 @@ def _sprint_not_found(sprint_id: int) -> str:
 
 def _issue_not_found(key: str) -> str:
     return f"Jira issue {key} does not exist or govbot's Jira account cannot see it: check the issue key."
+
+
+def _estimation_of(config: dict) -> str | None:
+    """The estimation field of a board configuration; None when the board counts issues."""
+    estimation = config.get("estimation") or {}
+    if estimation.get("type") != "field":
+        return None
+    return (estimation.get("field") or {}).get("fieldId")
 
 
 def _jira_says(error: JIRAError) -> str:
