@@ -294,3 +294,42 @@ def test_identities_are_unique_and_evaluation_is_deterministic(sprint):
     assert len(keys) == len(set(keys))
     again = run(list(reversed(work)), epics=epics, policy=policy, by_points=by_points)
     assert [v.fingerprint for v in again.violations] == [v.fingerprint for v in first.violations]
+
+
+# --- reconciliation
+
+from govbot.domain.staffing import Known, reconcile  # noqa: E402
+
+
+def known(v: Violation, status: str = "open", **kw) -> Known:
+    return Known(key=v.key, sprint_id=kw.get("sprint_id", v.sprint_id), status=status,
+                 fingerprint=kw.get("fingerprint", v.fingerprint), notified_state=kw.get("state", v.state),
+                 notified_magnitude=kw.get("magnitude", v.magnitude))
+
+
+def test_reconcile_opens_keeps_changes_and_resolves():
+    evaluation = run([issue("PAY-1", assignee="barbara"), issue("PAY-2", "ai-heavy", comps=("auth",)),
+                      issue("PAY-3", "human-first", points=1)])
+    r1, r2, r3 = evaluation.violations
+    gone = dataclasses.replace(r3, issue="PAY-9")
+    old_sprint = dataclasses.replace(r3, issue="PAY-8", sprint_id=6)
+    steps = reconcile(
+        known=[known(r1, magnitude=r1.magnitude + 1, fingerprint="old"), known(r2, "resolved"),
+               known(r3, "acknowledged"), known(gone), known(old_sprint)],
+        found=evaluation.violations, sprint_id=7)
+    assert [(s.action, s.key, s.notify) for s in steps] == [
+        ("change", r1.key, False),  # closer than when last told: recorded, nobody told
+        ("reopen", r2.key, True),
+        ("resolve", gone.key, True),
+        ("resolve", old_sprint.key, False),  # a past sprint closes quietly
+    ]
+
+
+def test_reconcile_renotifies_an_acknowledged_violation_that_got_worse():
+    (r1,) = [v for v in run([issue("PAY-1", "human-first", points=1), issue("PAY-2", "ai-heavy", points=9)])
+             .violations if v.rule == "R1"]
+    stored = known(r1, "acknowledged", magnitude=1, fingerprint="older")
+    (step,) = reconcile(known=[stored], found=[r1], sprint_id=7)
+    assert (step.action, step.notify) == ("renotify", True)
+    assert reconcile(known=[known(r1)], found=[r1], sprint_id=7) == []
+    assert [s.action for s in reconcile(known=[], found=[r1], sprint_id=7)] == ["open"]

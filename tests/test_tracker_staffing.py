@@ -35,8 +35,8 @@ def test_a_sprint_is_read_in_one_paged_search_with_only_the_needed_fields(sandbo
     tracker.deployment  # noqa: B018 - instance facts are read once per process, not per team
     tracker._fields()
     before = tracker.calls
-    issues = staffing.sprint_work(tracker, scenario.sprint_id, estimation_field=STORY_POINTS_FIELD,
-                                  reviewer_field=REVIEWER_FIELD)
+    issues = tracker.sprint_work(scenario.sprint_id, estimation_field=STORY_POINTS_FIELD,
+                                 reviewer_field=REVIEWER_FIELD)
     assert len(issues) == 251 and tracker.calls - before == math.ceil(251 / 100)
     searches = sandbox.calls_to("/search")
     fields = set(searches[-1][3]["fields"])

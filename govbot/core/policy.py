@@ -48,6 +48,8 @@ class PolicyContext:
     notifier: Notifier
     dry_run: bool = False
     actor: str = audit.SYSTEM
+    echo: Callable[[str], None] = print  # where --dry-run says what a check would do
+    jira_url: str | None = None  # for links to issues in messages
     _snapshot: BoardSnapshot | None = field(default=None, repr=False)
     _active_issues: list[Issue] | None = field(default=None, repr=False)
 
@@ -64,10 +66,11 @@ class PolicyContext:
         return self.snapshot().active
 
     def active_issues(self) -> list[Issue]:
-        """The active sprint's issues (points from the board's estimation field, reviewer from the settings)."""
+        """The active sprint's issues as the checks need them — labels, components, points (the board's
+        estimation field), assignee, reviewer (from the settings), epic — read once in one paged search."""
         if self._active_issues is None:
             active = self.active_sprint()
-            self._active_issues = [] if active is None else self.tracker.sprint_issues(
+            self._active_issues = [] if active is None else self.tracker.sprint_work(
                 active.sprint.id, estimation_field=self.snapshot().board.estimation_field,
                 reviewer_field=self.team.settings.reviewer_field)
         return self._active_issues
@@ -157,7 +160,8 @@ def tell_managers_jira_failed(ctx: PolicyContext, *, doing: str, error: Exceptio
 def policy_context(ctx: JobContext, tracker: SprintTracker) -> PolicyContext:
     """The policy context of one job run."""
     return PolicyContext(session=ctx.session, engine=ctx.runtime.engine, key=ctx.key, team=ctx.team, now=ctx.now,
-                         tracker=tracker, notifier=ctx.notifier, dry_run=ctx.dry_run)
+                         tracker=tracker, notifier=ctx.notifier, dry_run=ctx.dry_run, echo=ctx.echo,
+                         jira_url=ctx.runtime.settings.jira_url)
 
 
 def check_policy_job(checks: Sequence[NamedCheck]) -> JobSpec:

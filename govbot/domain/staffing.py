@@ -306,3 +306,56 @@ def _whole(pct: Fraction) -> int:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+# --- reconciling with what is stored
+
+Action = Literal["open", "reopen", "change", "renotify", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A stored violation as reconciliation needs it."""
+
+    key: str
+    sprint_id: int
+    status: str  # open | acknowledged | resolved
+    fingerprint: str
+    notified_state: str
+    notified_magnitude: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one run does about one violation; ``notify`` says whether people are told (again)."""
+
+    action: Action
+    key: str
+    violation: Violation | None  # None when resolving
+    notify: bool
+
+
+def reconcile(*, known: Sequence[Known], found: Sequence[Violation], sprint_id: int | None) -> list[Step]:
+    """Compare what is stored with what the rules found now.
+
+    New: open and notify. Resolved before and back: reopen and notify. Changed: renotify when
+    ``should_renotify`` says so (an acknowledged violation opens again), else just record the change. Stored but
+    no longer found: resolve; the managers are told when it was in this sprint (older sprints close quietly).
+    """
+    by_key = {k.key: k for k in known}
+    steps: list[Step] = []
+    for violation in found:
+        stored = by_key.get(violation.key)
+        if stored is None:
+            steps.append(Step("open", violation.key, violation, True))
+        elif stored.status == "resolved":
+            steps.append(Step("reopen", violation.key, violation, True))
+        elif stored.fingerprint != violation.fingerprint:
+            again = should_renotify(previous_state=stored.notified_state,
+                                    previous_magnitude=stored.notified_magnitude, current=violation)
+            steps.append(Step("renotify" if again else "change", violation.key, violation, again))
+    now_found = {v.key for v in found}
+    for stored in known:
+        if stored.status != "resolved" and stored.key not in now_found:
+            steps.append(Step("resolve", stored.key, None, stored.sprint_id == sprint_id))
+    return steps

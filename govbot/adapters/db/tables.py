@@ -241,5 +241,39 @@ class DigestWeek(SQLModel, table=True):
     human_first_pct: float | None = None
     computed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # the job's now
 
+class StaffingViolation(SQLModel, table=True):
+    """A broken staffing or zone rule (SPEC §6), one row per identity (rule + team + sprint + issue or person).
+
+    ``fingerprint`` is what the rules found last; ``notified_state``/``notified_magnitude`` what people were last
+    told, so a violation that only improves is not re-notified. ``round`` counts the notices: delivery keys carry
+    it, so each round of DMs goes out once even across crashes and retries.
+    """
+
+    __tablename__ = "staffing_violation"
+    __table_args__ = (UniqueConstraint("key", name="uq_violation_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(sa_column=Column(Integer, ForeignKey("team.id", ondelete="CASCADE"), nullable=False))
+    key: str = Field(max_length=255)
+    rule: str = Field(max_length=2)
+    severity: str = Field(max_length=10)
+    sprint_id: int
+    issue: str | None = Field(default=None, max_length=32)
+    person: str | None = Field(default=None, max_length=32)
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    fingerprint: str = Field(max_length=16)
+    state: str = Field(default="", max_length=255)
+    magnitude: int = 0
+    notified_state: str = Field(default="", max_length=255)
+    notified_magnitude: int = 0
+    round: int = 1
+    status: str = Field(default="open", max_length=12)  # open | acknowledged | resolved
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    changed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
 
 metadata = SQLModel.metadata

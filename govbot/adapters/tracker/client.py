@@ -66,6 +66,10 @@ ISSUE_FIELDS = (
     "resolutiondate",
 )
 
+# What two-track staffing reads of a sprint's issues: type (epics are not work), labels, components, assignee,
+# parent (Cloud's epic link) and the summary. Estimation, reviewer and Data Center's Epic Link are added per call.
+STAFFING_FIELDS = ("summary", "issuetype", "labels", "components", "assignee", "parent")
+
 ISSUE_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,9}-[1-9][0-9]{0,8}")
 PROJECT_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{0,9}")
 FIELD_ID_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_]{0,63}")
@@ -436,6 +440,24 @@ class JiraTracker:
         """Issues in a sprint."""
         jql = f"sprint = {_positive_id(sprint_id, 'sprint')} ORDER BY key ASC"
         return self.issues(jql, estimation_field=estimation_field, reviewer_field=reviewer_field)
+
+    def sprint_work(
+        self, sprint_id: int, *, estimation_field: str | None, reviewer_field: str | None = None
+    ) -> list[Issue]:
+        """The sprint's issues with labels, components, points, assignee, reviewer, epic and summary: one paged
+        search with only those fields (no changelog), so a sprint of n issues costs ⌈n/100⌉ requests."""
+        sprint_id = _positive_id(sprint_id, "sprint")
+        for field in (estimation_field, reviewer_field):
+            if field is not None:
+                validate_field_id(field)
+        cloud = self.deployment == "cloud"
+        epic_link = None if cloud else self._fields()["epic_link"]
+        fields = [*STAFFING_FIELDS, *(f for f in (estimation_field, reviewer_field, epic_link) if f)]
+        return [
+            _to_work_issue(raw, estimation_field=estimation_field, reviewer_field=reviewer_field,
+                           epic_link_field=epic_link, cloud=cloud)
+            for raw in self.search(f"sprint = {sprint_id} ORDER BY key ASC", fields=fields)
+        ]
 
     def resolved_between(
         self,
@@ -915,6 +937,29 @@ def _user_ref(value: Any, cloud: bool) -> str | None:
         ref = value.get("accountId") if cloud else (value.get("name") or value.get("key"))
         return str(ref) if ref else None
     return str(value) if value else None
+
+
+def _to_work_issue(
+    raw: dict, *, estimation_field: str | None, reviewer_field: str | None, epic_link_field: str | None, cloud: bool
+) -> Issue:
+    """A search result as an Issue for the staffing rules (the parent is the epic: Cloud's parent, Data Center's
+    Epic Link); status and dates are not read."""
+    fields = raw.get("fields") or {}
+    parent_key = (fields.get("parent") or {}).get("key")
+    if epic_link_field and fields.get(epic_link_field):
+        parent_key = str(fields[epic_link_field])
+    return Issue(
+        key=str(raw.get("key")),
+        issue_type=(fields.get("issuetype") or {}).get("name", ""),
+        status="",
+        labels=tuple(fields.get("labels") or ()),
+        components=tuple(c["name"] for c in fields.get("components") or () if c.get("name")),
+        points=_number(fields.get(estimation_field)) if estimation_field else None,
+        parent_key=parent_key,
+        assignee=_user_ref(fields.get("assignee"), cloud),
+        reviewer=_user_ref(fields.get(reviewer_field), cloud) if reviewer_field else None,
+        summary=str(fields.get("summary") or ""),
+    )
 
 
 def _sprint_ids(value: Any) -> tuple[int, ...]:

@@ -1,8 +1,9 @@
 """What two-track staffing reads from and writes to Jira, through JiraTracker's counted, retried calls.
 
-Reading a sprint costs one paged search with only the fields the rules need, plus one batched search for the
-epics' labels: ⌈n/100⌉ + 1 searches for n issues (epics in chunks of 100). Writes are single requests: a label
-change is one update operation that adds one track label and removes the other.
+The sprint itself is read by ``JiraTracker.sprint_work`` (one paged search with only the fields the rules need);
+this module adds one batched search for the epics' labels (epics in chunks of 100), so n issues cost
+⌈n/100⌉ + 1 searches. Writes are single requests: a label change is one update operation that adds one track
+label and removes the other.
 """
 
 from __future__ import annotations
@@ -15,65 +16,19 @@ from typing import Any
 
 from govbot.adapters.tracker.client import (
     ISSUE_KEY_PATTERN,
+    STAFFING_FIELDS,
     JiraTracker,
     TrackerError,
     _issue_not_found,
-    _number,
-    _user_ref,
-    validate_field_id,
+    _to_work_issue,
     validate_issue_key,
     validate_label,
 )
 from govbot.domain.work import Issue
 
-# What the rules read: type (epics are not work), labels, components, assignee, parent (Cloud's epic link),
-# and the summary for messages. The estimation, reviewer and Data Center Epic Link fields are added per call.
-STAFFING_FIELDS = ("summary", "issuetype", "labels", "components", "assignee", "parent")
 KEYS_PER_SEARCH = 100
 COMMENT_PAGE_SIZE = 100
 MAX_DROPPED_KEY_RETRIES = 3
-
-
-def sprint_work(
-    tracker: JiraTracker, sprint_id: int, *, estimation_field: str | None, reviewer_field: str | None
-) -> list[Issue]:
-    """The sprint's issues with the staffing fields, in one paged search (no changelog, no call per issue)."""
-    if isinstance(sprint_id, bool) or not isinstance(sprint_id, int) or sprint_id <= 0:
-        raise ValueError(f"{sprint_id!r} is not a Jira sprint id: it must be a positive whole number.")
-    for field in (estimation_field, reviewer_field):
-        if field is not None:
-            validate_field_id(field)
-    cloud = tracker.deployment == "cloud"
-    epic_link = None if cloud else tracker._fields()["epic_link"]
-    fields = [*STAFFING_FIELDS, *(f for f in (estimation_field, reviewer_field, epic_link) if f)]
-    jql = f"sprint = {sprint_id} ORDER BY key ASC"
-    return [
-        to_work_issue(raw, estimation_field=estimation_field, reviewer_field=reviewer_field,
-                      epic_link_field=epic_link, cloud=cloud)
-        for raw in tracker.search(jql, fields=fields)
-    ]
-
-
-def to_work_issue(
-    raw: dict, *, estimation_field: str | None, reviewer_field: str | None, epic_link_field: str | None, cloud: bool
-) -> Issue:
-    """One search result as an Issue (the parent is the epic: Cloud's parent, Data Center's Epic Link)."""
-    fields = raw.get("fields") or {}
-    parent_key = (fields.get("parent") or {}).get("key")
-    if epic_link_field and fields.get(epic_link_field):
-        parent_key = str(fields[epic_link_field])
-    return Issue(
-        key=str(raw.get("key")),
-        issue_type=(fields.get("issuetype") or {}).get("name", ""),
-        status="",
-        labels=tuple(fields.get("labels") or ()),
-        components=tuple(c["name"] for c in fields.get("components") or () if c.get("name")),
-        points=_number(fields.get(estimation_field)) if estimation_field else None,
-        parent_key=parent_key,
-        assignee=_user_ref(fields.get("assignee"), cloud),
-        reviewer=_user_ref(fields.get(reviewer_field), cloud) if reviewer_field else None,
-        summary=str(fields.get("summary") or ""),
-    )
 
 
 def labels_of(tracker: JiraTracker, keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -123,7 +78,7 @@ def issue_brief(tracker: JiraTracker, key: str) -> Issue:
     epic_link = None if cloud else tracker._fields()["epic_link"]
     fields = [*STAFFING_FIELDS, *([epic_link] if epic_link else [])]
     raw = tracker.get_issue(key, fields)
-    return to_work_issue(raw, estimation_field=None, reviewer_field=None, epic_link_field=epic_link, cloud=cloud)
+    return _to_work_issue(raw, estimation_field=None, reviewer_field=None, epic_link_field=epic_link, cloud=cloud)
 
 
 def find_comment(tracker: JiraTracker, key: str, marker: str) -> str | None:
