@@ -557,7 +557,7 @@ class JiraTracker:
 
     def _board_configuration(self, board_id: int) -> dict:
         return self._call(
-            f"reading the configuration of board {board_id}",
+            f"reading board {board_id}",
             lambda: self._jira._get_json(f"board/{board_id}/configuration", base=AGILE),
             not_found=_board_not_found(board_id),
         )
