@@ -51,6 +51,7 @@ from govbot.features.refactoring import jobs as refactoring_jobs
 from govbot.features.refactoring import policy as refactoring_policy
 from govbot.features.refactoring import slack as refactoring_slack
 from govbot.features.staffing import jobs as staffing_jobs
+from govbot.features.staffing import slack as staffing_slack
 from govbot.features.surveys import jobs as surveys_jobs
 from govbot.features.surveys import slack as surveys_slack
 from govbot.features.teams import cli as teams_cli
@@ -82,7 +83,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("surveys", register=surveys_slack.register, jobs=surveys_jobs.JOBS,
             subcommands=surveys_slack.SUBCOMMANDS, status_sections=surveys_slack.STATUS_SECTIONS),
     Feature("digest", jobs=digest_jobs.JOBS, subcommands=digest_slack.SUBCOMMANDS, cli=digest_cli.app),
-    Feature("staffing", policy_checks=staffing_jobs.POLICY_CHECKS),
+    Feature("staffing", register=staffing_slack.register, subcommands=staffing_slack.SUBCOMMANDS,
+            status_sections=staffing_slack.STATUS_SECTIONS, policy_checks=staffing_jobs.POLICY_CHECKS),
     Feature("audit", subcommands=audit_slack.SUBCOMMANDS, cli=audit_cli.app),
 )
 

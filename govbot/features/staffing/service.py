@@ -245,8 +245,9 @@ def _once(engine: Engine, kind: str, key: str, team_id: int, now: datetime, send
         return False
     try:
         ref = send()
-    except Exception:
-        log.exception("could not send %s %s", kind, key)
+    except Exception as error:  # Slack trouble: this notice waits for the next run, the others still go out
+        log.warning("could not send %s %s (%s: %s); it goes out on the next run", kind, key,
+                    type(error).__name__, error)
         ledger.release(engine=engine, kind=kind, key=key, claim=claim)
         return None
     ledger.complete(engine=engine, kind=kind, key=key, now=now, ref=str(ref) if ref else None)
