@@ -87,6 +87,24 @@ def expected_from_seed(jira: JiraSandbox, week: IsoWeek) -> dict:
     }
 
 
+def expected_human_first_pct(jira: JiraSandbox) -> int | None:
+    """The active sprint's human-first share of tracked points, from the seed (own label, else the epic's)."""
+    from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID
+
+    weights = {"human-first": 0.0, "ai-heavy": 0.0}
+    for issue in jira.issues.values():
+        if ACTIVE_SPRINT_ID not in issue.sprint_ids or issue.issue_type == "Epic":
+            continue
+        labels = set(issue.labels)
+        if not labels & set(weights) and issue.parent_key:
+            labels = set(jira.issues[issue.parent_key].labels)
+        tracks = labels & set(weights)
+        if len(tracks) == 1:
+            weights[tracks.pop()] += issue.points or 0
+    total = weights["human-first"] + weights["ai-heavy"]
+    return None if total == 0 else int(weights["human-first"] / total * 100 + 0.5)
+
+
 @pytest.mark.parametrize("mode", ["cloud", "datacenter"])
 def test_figures_of_a_seeded_week_match_the_seed(engine, mode):
     team = import_team(engine)
@@ -102,12 +120,14 @@ def test_figures_of_a_seeded_week_match_the_seed(engine, mode):
             assert data[name] == expected[name], name
         assert data["start"] == "2026-11-23T00:00:00+01:00" and data["end"] == "2026-11-30T00:00:00+01:00"
         assert data["missing"] == [] and data["refactoring"] is not None
+        assert data["tracks"]["human_first_pct"] == expected_human_first_pct(jira)
+        assert data["tracks"]["target_pct"] == 60 and data["tracks"]["open_violations"] is None
         # No N+1: the board's estimation field, one search page per 100 issues, one for the review queue
         # (plus Cloud's one bulk changelog call when a changelog came truncated).
         searches = jira.calls_to("/search")
         assert len(jira.calls_to("/changelog", "GET")) == 0
         assert len(jira.calls_to("/changelog/bulkfetch")) <= 1
-        assert len(searches) <= 2 + 1  # the refactoring section reads its sprint's issues once
+        assert len(searches) <= 2 + 2  # the sprint sections read the sprint's issues and their epics once each
 
 
 def test_other_weeks_match_the_seed_too(engine):

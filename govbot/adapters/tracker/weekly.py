@@ -25,6 +25,7 @@ from govbot.adapters.tracker.client import (
     _parse_time,
     jql_quote,
     validate_field_id,
+    validate_issue_key,
     validate_project_key,
 )
 from govbot.domain.work import Issue
@@ -33,9 +34,15 @@ WEEK_FIELDS = ("issuetype", "status", "labels", "created", "resolutiondate")
 BULK_CHANGELOG_LIMIT = 1000
 
 
-def _to_issue(raw: dict, estimation_field: str | None, status_since: datetime | None = None) -> Issue:
+def _to_issue(
+    raw: dict, estimation_field: str | None, status_since: datetime | None = None, epic_link: str | None = None
+) -> Issue:
     fields = raw.get("fields") or {}
+    parent_key = (fields.get("parent") or {}).get("key")
+    if epic_link and fields.get(epic_link):
+        parent_key = str(fields[epic_link])  # Data Center links stories to epics with Epic Link
     return Issue(
+        parent_key=parent_key,
         key=str(raw.get("key")),
         issue_type=(fields.get("issuetype") or {}).get("name", ""),
         status=(fields.get("status") or {}).get("name", ""),
@@ -68,12 +75,26 @@ def week_issues(
 
 
 def sprint_issues(tracker: JiraTracker, *, sprint_id: int, estimation_field: str | None) -> list[Issue]:
-    """A sprint's issues with labels and points (no changelog: the refactoring share needs none)."""
+    """A sprint's issues with labels, points and parent (no changelog: the track split and refactor share need
+    none)."""
     if estimation_field is not None:
         validate_field_id(estimation_field)
+    epic_link = None if tracker.deployment == "cloud" else tracker._fields()["epic_link"]
     jql = f"sprint = {int(sprint_id)} ORDER BY key ASC"
-    fields = [*WEEK_FIELDS, *([estimation_field] if estimation_field else [])]
-    return [_to_issue(raw, estimation_field) for raw in tracker.search(jql, fields=fields)]
+    extra = [f for f in (estimation_field, epic_link) if f]
+    fields = [*WEEK_FIELDS, "parent", *extra]
+    return [_to_issue(raw, estimation_field, epic_link=epic_link) for raw in tracker.search(jql, fields=fields)]
+
+
+def labels_of(tracker: JiraTracker, keys: Sequence[str]) -> dict[str, list[str]]:
+    """The labels of a few issues (a sprint's epics), from one search per 100 keys."""
+    found: dict[str, list[str]] = {}
+    unique = sorted(set(keys))
+    for first in range(0, len(unique), 100):
+        chunk = ", ".join(jql_quote(validate_issue_key(k)) for k in unique[first : first + 100])
+        for raw in tracker.search(f"key in ({chunk})", fields=["labels"]):
+            found[str(raw.get("key"))] = list((raw.get("fields") or {}).get("labels") or [])
+    return found
 
 
 def review_queue(tracker: JiraTracker, *, project: str, statuses: Sequence[str]) -> list[Issue]:

@@ -34,10 +34,12 @@ class Tracks:
     human_first_pct: float | None
     target_pct: int
     tolerance_pct: int = 10
-    open_violations: Mapping[str, int] = field(default_factory=dict)
+    open_violations: Mapping[str, int] | None = field(default_factory=dict)  # None: not checked
 
-    def violations_by_rule(self) -> dict[str, int]:
-        """Every rule R1–R6 with its open count (0 when none), then any other rule name handed in."""
+    def violations_by_rule(self) -> dict[str, int] | None:
+        """Every rule R1–R6 with its open count (0 when none), then any other rule handed in; None: not checked."""
+        if self.open_violations is None:
+            return None
         counts = {rule: int(self.open_violations.get(rule, 0)) for rule in RULES}
         counts.update({rule: int(n) for rule, n in self.open_violations.items() if rule not in counts})
         return counts

@@ -119,7 +119,8 @@ def flags(*, figures: WeekFigures | None, people: People | None, tracks: Tracks 
                 f"more than {REVIEW_STALE_HOURS:.0f}.",
             )
         )
-    zone1 = tracks.violations_by_rule()["R3"] if tracks is not None else 0
+    by_rule = tracks.violations_by_rule() if tracks is not None else None
+    zone1 = by_rule["R3"] if by_rule is not None else 0
     if zone1 > 0:
         noun = "violation is" if zone1 == 1 else "violations are"
         found.append(Flag("zone1_violations", f"{zone1} zone-1 (R3) {noun} open: ai-heavy work in a human-only zone."))

@@ -86,9 +86,10 @@ def tracks_line(digest: Digest) -> str:
     tracks = digest.tracks
     if tracks is None:
         return "Tracks: no active sprint to measure"
-    share = "n/a" if tracks.human_first_pct is None else f"{tracks.human_first_pct:.0f}%"
-    open_rules = [f"{rule} {count}" for rule, count in tracks.violations_by_rule().items() if count]
-    violations = ", ".join(open_rules) if open_rules else "none"
+    share = "n/a (no tracked work)" if tracks.human_first_pct is None else f"{tracks.human_first_pct:.0f}%"
+    by_rule = tracks.violations_by_rule()
+    open_rules = [f"{rule} {count}" for rule, count in (by_rule or {}).items() if count]
+    violations = "not checked" if by_rule is None else ", ".join(open_rules) if open_rules else "none"
     return f"Tracks: human-first {share} (target {tracks.target_pct}%), open violations: {violations}"
 
 

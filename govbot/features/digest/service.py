@@ -87,16 +87,17 @@ def build(
         missing.append("review_queue")  # Jira was down and the kept week has no queue measured
     people: domain.People | None = None
     people_state: domain.PeopleState = "no_survey"
-    refactoring = None
+    refactoring: domain.Refactoring | None = None
+    tracks: domain.Tracks | None = None
     if sections:
         with Session(engine) as session:
             people, people_state = sources.read_people(session=session, team=team)
         try:
             with Session(engine) as session:
-                refactoring = sources.read_refactoring(session=session, tracker=tracker, team=team, now=now)
+                refactoring, tracks = sources.read_sprint_sections(session=session, tracker=tracker, team=team)
         except (TrackerError, board.SprintPlanningError) as error:
-            log.warning("digest of team %s: the refactoring cadence could not be read: %s", team.name, error)
-            missing.append("refactoring")
+            log.warning("digest of team %s: the active sprint could not be read: %s", team.name, error)
+            missing.extend(["tracks", "refactoring"])
     digest = domain.compose(
         team=team.name,
         span=span,
@@ -104,7 +105,7 @@ def build(
         history=[f for w, f in kept.items() if w != week],
         people=people,
         people_state=people_state,
-        tracks=sources.read_tracks(team) if sections else None,
+        tracks=tracks,
         refactoring=refactoring,
         missing=missing,
     )

@@ -18,6 +18,7 @@ from govbot.core import board
 from govbot.core.teams import StoredTeam
 from govbot.domain import cadence
 from govbot.domain import digest as domain
+from govbot.domain import tracks as tracks_domain
 from govbot.features.digest import repo
 
 log = logging.getLogger(__name__)
@@ -83,36 +84,53 @@ def read_people(*, session: Session, team: StoredTeam) -> tuple[domain.People | 
     return people, "shown"
 
 
-def read_tracks(team: StoredTeam) -> domain.Tracks:
-    """The tracks section: the target now; the measured split and violations come with the staffing feature."""
+def _policy(team: StoredTeam) -> tracks_domain.StaffingPolicy:
     settings = team.settings
-    return domain.Tracks(
-        human_first_pct=None,
-        target_pct=settings.track_target_human_first_pct,
+    return tracks_domain.StaffingPolicy(
+        target_human_first_pct=settings.track_target_human_first_pct,
         tolerance_pct=settings.track_tolerance_pct,
+        human_first_label=settings.labels.human_first,
+        ai_heavy_label=settings.labels.ai_heavy,
     )
 
 
-def read_refactoring(*, session: Session, tracker: Any, team: StoredTeam, now: datetime) -> domain.Refactoring | None:
-    """Where the team stands in its refactoring cadence (None without an active sprint)."""
+def read_sprint_sections(
+    *, session: Session, tracker: Any, team: StoredTeam
+) -> tuple[domain.Refactoring | None, domain.Tracks | None]:
+    """The active sprint's place in the refactoring cadence and its track split (None, None without one).
+
+    One read of the board and its sprints, one search for the sprint's issues and one for their epics' labels
+    (an issue without a track label takes its epic's). Open violations are the staffing checks' to count: until
+    they are stored, the section says they were not checked.
+    """
     snapshot = board.read_snapshot(session=session, tracker=tracker, team=team)
     current = snapshot.active
     if current is None:
-        return None
+        return None, None
     settings = team.settings
+    estimation = snapshot.board.estimation_field
+    by_points = estimation is not None
+    issues = weekly.sprint_issues(tracker, sprint_id=current.sprint.id, estimation_field=estimation)
+    epics = weekly.labels_of(tracker, [i.parent_key for i in issues if i.parent_key]) if issues else {}
+    split = tracks_domain.compute_split(issues, epics, _policy(team), by_points=by_points)
+    tracks = domain.Tracks(
+        human_first_pct=split.human_first_pct,
+        target_pct=settings.track_target_human_first_pct,
+        tolerance_pct=settings.track_tolerance_pct,
+        open_violations=None,
+    )
     every = settings.refactor_every
     is_refactor = cadence.is_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
     share_pct = None
     if is_refactor:
-        estimation = snapshot.board.estimation_field
-        issues = weekly.sprint_issues(tracker, sprint_id=current.sprint.id, estimation_field=estimation)
-        share_pct = cadence.refactor_share(issues, refactor_label=settings.labels.refactor,
-                                           by_points=estimation is not None).pct
+        # Weighed as the refactoring feature's capacity check weighs the sprint, so both say the same share.
+        share_pct = cadence.refactor_share(issues, refactor_label=settings.labels.refactor, by_points=by_points).pct
     upcoming = cadence.next_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
-    return domain.Refactoring(
+    refactoring = domain.Refactoring(
         sprint_number=current.number,
         is_refactor_sprint=is_refactor,
         sprints_until_next=0 if is_refactor else upcoming - current.number,
         refactor_share_pct=share_pct,
         capacity_pct=settings.refactor_capacity_pct,
     )
+    return refactoring, tracks
