@@ -121,7 +121,8 @@ def test_figures_of_a_seeded_week_match_the_seed(engine, mode):
         assert data["start"] == "2026-11-23T00:00:00+01:00" and data["end"] == "2026-11-30T00:00:00+01:00"
         assert data["missing"] == [] and data["refactoring"] is not None
         assert data["tracks"]["human_first_pct"] == expected_human_first_pct(jira)
-        assert data["tracks"]["target_pct"] == 60 and data["tracks"]["open_violations"] is None
+        assert data["tracks"]["target_pct"] == 60
+        assert data["tracks"]["open_violations"] == {f"R{n}": 0 for n in range(1, 7)}
         # No N+1: the board's estimation field, one search page per 100 issues, one for the review queue
         # (plus Cloud's one bulk changelog call when a changelog came truncated).
         searches = jira.calls_to("/search")
@@ -413,3 +414,22 @@ def test_a_live_claim_of_another_process_is_left_alone(engine):
         outcome = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
                                     team=team, now=NOW)
         assert outcome.status == "in_flight" and slack.calls_of("chat.postMessage") == []
+
+
+def test_open_violations_by_rule_come_from_the_staffing_checks(engine):
+    from govbot.adapters.db.tables import StaffingViolation
+    from govbot.sandbox.jira_seed import ACTIVE_SPRINT_ID
+
+    team = import_team(engine)
+    with session_scope(engine) as session:
+        for n, (rule, status) in enumerate([("R3", "open"), ("R3", "open"), ("R2", "acknowledged"), ("R5", "open"),
+                                            ("R1", "resolved")]):
+            session.add(StaffingViolation(team_id=team.id, key=f"k{n}", rule=rule, severity="warning",
+                                          sprint_id=ACTIVE_SPRINT_ID, detail="d", fingerprint="f", status=status,
+                                          opened_at=NOW, changed_at=NOW))
+    with JiraSandbox(mode="cloud", now=NOW) as jira:
+        digest = service.build(engine=engine, tracker=tracker_for(jira), team=team, week=IsoWeek(2026, 48),
+                               now=NOW).digest
+    data = to_json(digest)
+    assert data["tracks"]["open_violations"] == {"R1": 0, "R2": 0, "R3": 2, "R4": 0, "R5": 1, "R6": 0}
+    assert "zone1_violations" in {f["kind"] for f in data["flags"]}

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from govbot.adapters.db.tables import Delivery, DigestWeek, Survey
+from govbot.adapters.db.tables import Delivery, DigestWeek, StaffingViolation, Survey
 from govbot.domain.digest import IsoWeek, People, ReviewQueue, Tracks, WeekFigures, WeekSpan
 
 
@@ -127,3 +128,13 @@ def last_closed_surveys(*, session: Session, team_id: int, count: int = 2) -> li
             response_rate=results.get("response_rate"),
         ))
     return found
+
+
+def open_violations(*, session: Session, team_id: int) -> dict[str, int]:
+    """How many staffing violations are open, by rule (acknowledged and resolved ones are not open)."""
+    rows = session.exec(
+        select(StaffingViolation.rule, func.count())
+        .where(StaffingViolation.team_id == team_id, StaffingViolation.status == "open")
+        .group_by(StaffingViolation.rule)
+    ).all()
+    return {str(rule): int(count) for rule, count in rows}

@@ -100,10 +100,10 @@ def read_sprint_sections(
     """The active sprint's place in the refactoring cadence and its track split (None, None without one).
 
     One read of the board and its sprints, one search for the sprint's issues and one for their epics' labels
-    (an issue without a track label takes its epic's). Open violations are the staffing checks' to count: until
-    they are stored, the section says they were not checked.
+    (an issue without a track label takes its epic's). Open violations are those the staffing checks stored.
     """
     snapshot = board.read_snapshot(session=session, tracker=tracker, team=team)
+    session.rollback()  # end the read before Jira is read again: on SQLite a transaction holds the write lock
     current = snapshot.active
     if current is None:
         return None, None
@@ -117,7 +117,7 @@ def read_sprint_sections(
         human_first_pct=split.human_first_pct,
         target_pct=settings.track_target_human_first_pct,
         tolerance_pct=settings.track_tolerance_pct,
-        open_violations=None,
+        open_violations=repo.open_violations(session=session, team_id=team.id),
     )
     every = settings.refactor_every
     is_refactor = cadence.is_refactor_sprint(current.number, every=every, overrides=snapshot.overrides)
