@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from govbot.adapters.db.migrate import upgrade
 from govbot.adapters.db.tables import Survey
 from govbot.config import load_settings
-from govbot.features.surveys import service
+from govbot.features.surveys import repo
 from govbot.features.teams.service import apply_specs
 from govbot.runtime import build_runtime, create_bolt_app
 from govbot.sandbox.harness import BotServer
@@ -87,7 +87,7 @@ def main() -> int:
         while time.monotonic() - started < args.timeout:
             with Session(runtime.engine) as session:
                 survey = session.exec(select(Survey)).first()
-                done = service.delivered_invitations(session=session, survey_id=survey.id) if survey else []
+                done = repo.delivered_invitations(session=session, survey_id=survey.id) if survey else []
             invited = len(done)
             if invited >= args.count:
                 done_at = time.monotonic()

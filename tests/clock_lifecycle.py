@@ -23,6 +23,7 @@ from govbot.config import load_settings
 from govbot.core import teams as repo
 from govbot.domain.schedule import anchor_in, next_after
 from govbot.domain.surveys import SurveyResults
+from govbot.features.surveys import repo as surveys_repo
 from govbot.features.surveys import service as surveys
 from govbot.features.teams.service import apply_specs, parse_team_file
 from govbot.runtime import build_runtime, run_job
@@ -81,7 +82,7 @@ def run_life_cycle(db_url: str) -> dict[str, Any]:
         run("send-survey", occurrence + timedelta(minutes=1))
         outcome["invitations"] = dms()
         with Session(runtime.engine) as session:
-            survey = surveys.get_open_survey(session=session, team_id=team.id)
+            survey = surveys_repo.get_open_survey(session=session, team_id=team.id)
         assert survey is not None and survey.id is not None
         for member in team.spec.members[:RESPONDERS]:
             with session_scope(runtime.engine) as session:
@@ -96,7 +97,7 @@ def run_life_cycle(db_url: str) -> dict[str, Any]:
             outcome[name] = dms() - before
         run("close-survey", survey.closes_at + timedelta(minutes=1))
         with Session(runtime.engine) as session:
-            closed = surveys.closed_results(session=session, team=team)
+            closed = surveys_repo.closed_results(session=session, team=team)
         outcome["closed"] = closed is not None and closed.survey.id == survey.id
         shown = closed.shown if closed is not None else None
         outcome["result_responses"] = shown.responses if isinstance(shown, SurveyResults) else None

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import Session
 
-from govbot.core import teams as repo
+from govbot.core import teams
 from govbot.domain.surveys import NotEnoughResponses
-from govbot.features.surveys import service
+from govbot.features.surveys import repo, service
 from tests.test_surveys_service import MEMBERS, NOW, _close, _open, _submit, _team
 
 
@@ -22,8 +22,8 @@ def test_lowering_the_threshold_after_close_keeps_results_hidden(engine):
     lowered = _team(engine, k=3)  # a manager lowers anonymity_min_responses to 3 afterwards
     assert lowered.settings.anonymity_min_responses == 3
     with Session(engine) as session:
-        team_now = repo.get_team(session=session, name="payments")
-        shown = service.closed_results(session=session, team=team_now)
+        team_now = teams.get_team(session=session, name="payments")
+        shown = repo.closed_results(session=session, team=team_now)
     assert shown is not None and isinstance(shown.shown, NotEnoughResponses) and shown.k == 5
 
 
@@ -34,7 +34,7 @@ def test_raising_the_threshold_applies_to_open_surveys_too(engine):
         _submit(engine, survey, member)
     raised = _team(engine, k=6)
     with Session(engine) as session:
-        status = service.open_status(session=session, team=raised)
+        status = repo.open_status(session=session, team=raised)
     assert status is not None and status.responses is None and status.k == 6
 
 

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 from govbot.adapters.db.tables import AuditEvent, Delivery, Survey, SurveyParticipation, SurveyResponse
 from govbot.adapters.slack.notifier import RecordingNotifier
 from govbot.config import load_settings
-from govbot.core import teams as repo
+from govbot.core import teams
 from govbot.domain.schedule import anchor_in, next_after
 from govbot.domain.surveys import Bucket, NotEnoughResponses, SurveyResults
-from govbot.features.surveys import service
+from govbot.features.surveys import fanout, repo, service
 from govbot.features.teams.service import apply_specs
 from govbot.runtime import Runtime, run_job
 from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec
@@ -57,7 +57,7 @@ def _team(engine, name="payments", members=MEMBERS, k=5, tz="Europe/Berlin"):
     with Session(engine) as session:
         apply_specs(session=session, key=KEY, now=NOW, actor="test", specs=[spec], source="test")
         session.commit()
-        return repo.get_team(session=session, name=name)
+        return teams.get_team(session=session, name=name)
 
 
 def _start(engine, team, now=NOW, disabled=None) -> Survey:
@@ -114,7 +114,7 @@ def test_start_invites_every_member_exactly_once(engine):
     survey, send = _open(engine, team)
     assert sorted(send.sent) == MEMBERS
     with Session(engine) as session:
-        rows = session.exec(select(Delivery).where(Delivery.kind == service.KIND_INVITE)).all()
+        rows = session.exec(select(Delivery).where(Delivery.kind == repo.KIND_INVITE)).all()
         stored = session.get(Survey, survey.id)
         audit_actions = session.exec(select(AuditEvent.action)).all()
     assert sorted(r.key for r in rows) == sorted(f"{survey.id}:{m}" for m in MEMBERS)
@@ -304,7 +304,7 @@ def test_reminder_reaches_only_non_responders_once(engine):
                                   now=survey.remind_at + timedelta(minutes=20))
     assert again.sent == []
     with Session(engine) as session:
-        keys = session.exec(select(Delivery.key).where(Delivery.kind == service.KIND_REMIND)).all()
+        keys = session.exec(select(Delivery.key).where(Delivery.kind == repo.KIND_REMIND)).all()
     # The reminder ledger lists non-responders, so it holds HMACs, never user ids.
     assert len(keys) == 5 and not any(user in key for key in keys for user in MEMBERS)
 
@@ -334,7 +334,7 @@ def test_indices_are_exact_on_a_fixture_and_flags_follow(engine):
     _answer_all(engine, first, FIXTURE, comments=["b comment", "a comment", "c comment"])
     _close(engine, first, NOW + timedelta(hours=72), rng=random.Random(7))
     with Session(engine) as session:
-        shown = service.closed_results(session=session, team=team)
+        shown = repo.closed_results(session=session, team=team)
     results = shown.shown
     assert isinstance(results, SurveyResults)
     assert results.responses == 5 and results.invited == 8 and results.response_rate == 62.5
@@ -353,7 +353,7 @@ def test_indices_are_exact_on_a_fixture_and_flags_follow(engine):
     _answer_all(engine, second, [(4, 4, 3, 3, 3, 2)] * 5)
     _close(engine, second, NOW + timedelta(days=17))
     with Session(engine) as session:
-        later = service.closed_results(session=session, team=team)
+        later = repo.closed_results(session=session, team=team)
     assert later.shown.burnout_index == 75.0 and later.deltas.burnout_index == 50.0
     assert later.deltas.learning_index == 50.0 - 67.5 and later.deltas.response_rate == 0.0
     assert [flag.kind for flag in later.flags] == ["burnout_rise", "burnout_high"]
@@ -364,21 +364,21 @@ def test_results_hidden_below_k_and_shown_at_k(engine):
     below, _ = _open(engine, team)
     _answer_all(engine, below, FIXTURE[:4], comments=["only four of us"])
     with Session(engine) as session:
-        status = service.open_status(session=session, team=team)
+        status = repo.open_status(session=session, team=team)
     assert status.responses is None and status.rate is None  # no live count below k either
     _close(engine, below, NOW + timedelta(hours=1))
     with Session(engine) as session:
-        hidden = service.closed_results(session=session, team=team)
+        hidden = repo.closed_results(session=session, team=team)
     assert isinstance(hidden.shown, NotEnoughResponses) and hidden.shown.message == "not enough responses"
     at_k, _ = _open(engine, team, now=NOW + timedelta(days=1))
     _answer_all(engine, at_k, FIXTURE)
     with Session(engine) as session:
-        status = service.open_status(session=session, team=team)
-        assert service.closed_results(session=session, team=team).survey.id == below.id  # open: nothing new
+        status = repo.open_status(session=session, team=team)
+        assert repo.closed_results(session=session, team=team).survey.id == below.id  # open: nothing new
     assert status.responses == 5 and status.rate == 62.5
     _close(engine, at_k, NOW + timedelta(days=2))
     with Session(engine) as session:
-        shown = service.closed_results(session=session, team=team)
+        shown = repo.closed_results(session=session, team=team)
     assert isinstance(shown.shown, SurveyResults) and shown.shown.burnout_index == 25.0
     assert shown.deltas is None  # the previous survey was below k: nothing to compare with
 
@@ -435,7 +435,7 @@ def test_transient_failures_are_retried_and_undeliverable_ones_recorded(engine):
     def flaky(user_id: str) -> str:
         calls.append(user_id)
         if user_id == MEMBERS[0]:
-            raise service.Undeliverable("account_inactive")
+            raise fanout.Undeliverable("account_inactive")
         if user_id == MEMBERS[1] and calls.count(user_id) == 1:
             raise ConnectionError("connection reset")
         return "1.0"

@@ -13,10 +13,10 @@ from govbot.adapters.db.session import session_scope
 from govbot.adapters.db.tables import Delivery, Survey, SurveyParticipation, SurveyResponse
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.adapters.slack.notifier import SlackNotifier
-from govbot.core import teams as repo
+from govbot.core import teams
 from govbot.demo.steps import demo_survey_step
 from govbot.domain.surveys import BLOCK_IDS
-from govbot.features.surveys import service
+from govbot.features.surveys import repo, service
 from govbot.features.surveys.jobs import fanout_client, invitation_sender
 from govbot.features.surveys.messages import state_values
 from govbot.runtime import run_job
@@ -38,8 +38,8 @@ def _texts(bot, count):
 
 def _open_survey(bot) -> Survey:
     with Session(bot.engine) as session:
-        team = repo.get_team(session=session, name="payments")
-        return service.get_open_survey(session=session, team_id=team.id)
+        team = teams.get_team(session=session, name="payments")
+        return repo.get_open_survey(session=session, team_id=team.id)
 
 
 def _invitations(bot) -> Counter:
@@ -69,7 +69,7 @@ def test_start_sends_one_invitation_per_member(bot, payments_team):
     assert button["action_id"] == ActionId.SURVEY_OPEN and button["value"] == str(survey.id)
     assert "anonymous" in message["text"]
     with Session(bot.engine) as session:
-        keys = session.exec(select(Delivery.key).where(Delivery.kind == service.KIND_INVITE)).all()
+        keys = session.exec(select(Delivery.key).where(Delivery.kind == repo.KIND_INVITE)).all()
     assert sorted(keys) == sorted(f"{survey.id}:{m}" for m in MEMBERS)
     again = bot.sim.slash_command("survey start", user_id=MANAGER, channel_id=CHANNEL)
     assert again.status == 200
@@ -128,7 +128,7 @@ def test_submission_is_stored_anonymously_and_a_second_one_refused(bot, payments
     with Session(bot.engine) as session:
         row = session.exec(select(SurveyResponse)).one()
         digest = session.exec(select(SurveyParticipation.digest)).one()
-    assert digest == service.participation_digest(key=KEY, survey_id=survey.id, user_id=MEMBERS[0])
+    assert digest == repo.participation_digest(key=KEY, survey_id=survey.id, user_id=MEMBERS[0])
     assert MEMBERS[0] not in str(row.model_dump()) and digest not in str(row.model_dump())
     second = _submit(bot, MEMBERS[0], survey, {**ANSWERS, "burnout": 5})
     assert second.json()["response_action"] == "update" and "already answered" in str(second.json()["view"])
@@ -228,7 +228,7 @@ class Killed(BaseException):
 def test_killed_fan_out_resumes_without_double_invitations(bot, payments_team, monkeypatch):
     now = bot.runtime.clock()
     with session_scope(bot.engine) as session:
-        team = repo.get_team(session=session, name="payments")
+        team = teams.get_team(session=session, name="payments")
         survey = service.start_survey(session=session, key=KEY, team=team, now=now, actor=MANAGER)
     real = SlackNotifier(fanout_client(bot.runtime.slack))
     lock = threading.Lock()

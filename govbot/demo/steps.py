@@ -24,7 +24,7 @@ from govbot.core.deps import Runtime
 from govbot.domain.surveys import BLOCK_IDS as ANSWER_BLOCKS
 from govbot.features.refactoring.messages import day_text
 from govbot.features.surveys import messages as ui
-from govbot.features.surveys import service
+from govbot.features.surveys import repo, service
 from govbot.features.surveys.jobs import results_text
 from govbot.features.teams.service import TeamNotFound
 from govbot.runtime import run_job
@@ -224,10 +224,10 @@ def demo_survey_step(
 
     def invited() -> Survey | None:
         with Session(runtime.engine) as session:
-            survey = service.get_open_survey(session=session, team_id=team.id)
+            survey = repo.get_open_survey(session=session, team_id=team.id)
             if survey is None or survey.id is None:
                 return None
-            done = service.delivered_invitations(session=session, survey_id=survey.id)
+            done = repo.delivered_invitations(session=session, survey_id=survey.id)
             return survey if len(done) == len(members) else None
 
     survey = wait_until(invited, timeout=timeout, what="the invitations")
@@ -263,12 +263,12 @@ def demo_survey_step(
     ]
     sim.slash_command(f"survey close --team {team_name}", user_id=manager, channel_id=channel)
 
-    def closed() -> service.ClosedResults | None:
+    def closed() -> repo.ClosedResults | None:
         with Session(runtime.engine) as session:
             row = session.get(Survey, survey.id)
             if row is None or row.status != "closed":
                 return None
-            return service.closed_results(session=session, team=team, survey=row)
+            return repo.closed_results(session=session, team=team, survey=row)
 
     found = wait_until(closed, timeout=timeout, what="the survey to close")
     return [*lines, *("  " + line.replace("*", "") for line in ui.result_lines(results_text(team, found)))]

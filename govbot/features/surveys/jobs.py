@@ -22,8 +22,8 @@ from govbot.core.jobs import JobContext, JobSpec
 from govbot.core.teams import StoredTeam
 from govbot.domain.schedule import anchor_in
 from govbot.domain.surveys import active_items
+from govbot.features.surveys import fanout, repo, service
 from govbot.features.surveys import messages as ui
-from govbot.features.surveys import service
 
 # A fan-out of hundreds of DMs runs into Slack's rate limit on purpose and waits each 429 out; the shared
 # client's budget (6 retries) is for single calls, so the fan-out gets a client of its own with more.
@@ -55,7 +55,7 @@ def fanout_notifier(notifier: Notifier) -> Notifier:
 
 def invitation_sender(
     notifier: Notifier, *, survey: Survey, team: StoredTeam, reminder: bool = False
-) -> service.Send:
+) -> fanout.Send:
     """A ``send(user_id)`` that DMs this survey's invitation (or reminder) with its ``survey_open`` button."""
     assert survey.id is not None
     text, blocks = ui.invitation_message(
@@ -71,20 +71,20 @@ def invitation_sender(
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             if exc.response is not None and exc.response.status_code == 200 and error in UNDELIVERABLE_ERRORS:
-                raise service.Undeliverable(str(error)) from None
+                raise fanout.Undeliverable(str(error)) from None
             raise
 
     return send
 
 
-def results_text(team: StoredTeam, found: service.ClosedResults) -> ui.ResultsText:
+def results_text(team: StoredTeam, found: repo.ClosedResults) -> ui.ResultsText:
     closed_at = found.survey.closed_at or found.survey.closes_at
     return ui.ResultsText(team_name=team.name, closed=ui.when_text(closed_at, team.spec.timezone),
                           shown=found.shown, deltas=found.deltas, flags=found.flags, k=found.k)
 
 
 def close_note(session: Session, team: StoredTeam, survey: Survey) -> str:
-    found = service.closed_results(session=session, team=team, survey=survey)
+    found = repo.closed_results(session=session, team=team, survey=survey)
     lines = ui.result_lines(results_text(team, found), with_comments=False)[1:] if found else []
     return ui.close_message(team_name=team.name, lines=lines)
 
@@ -108,7 +108,7 @@ def _survey_schedule(team: StoredTeam) -> RRuleTrigger:
 def _invite(ctx: JobContext, survey: Survey) -> str:
     assert survey.id is not None
     if ctx.dry_run:
-        pending = service.pending_invitees(session=ctx.session, survey_id=survey.id, team=ctx.team)
+        pending = repo.pending_invitees(session=ctx.session, survey_id=survey.id, team=ctx.team)
         send = invitation_sender(ctx.notifier, survey=survey, team=ctx.team)
         for user_id in pending:
             send(user_id)  # the dry-run notifier prints it
@@ -132,15 +132,15 @@ def send_survey(ctx: JobContext) -> str:
 
 def remind_survey(ctx: JobContext) -> str:
     """Resume an interrupted invitation fan-out, then (once due) remind those who have not answered."""
-    survey = service.get_open_survey(session=ctx.session, team_id=ctx.team.id)
+    survey = repo.get_open_survey(session=ctx.session, team_id=ctx.team.id)
     if survey is None or survey.id is None:
         return "no open survey"
     if ctx.now >= survey.closes_at:
         return f"survey {survey.id} is due to close; nothing to send"
     due = ctx.now >= survey.remind_at
     if ctx.dry_run:
-        pending = service.pending_invitees(session=ctx.session, survey_id=survey.id, team=ctx.team)
-        targets = service.reminder_targets(session=ctx.session, key=ctx.key, survey=survey) if due else []
+        pending = repo.pending_invitees(session=ctx.session, survey_id=survey.id, team=ctx.team)
+        targets = repo.reminder_targets(session=ctx.session, key=ctx.key, survey=survey) if due else []
         # Counts only: a list of who would be reminded is a list of who has not answered.
         ctx.echo(f"[dry-run] would send {len(pending)} pending invitations and {len(targets)} reminders")
         return f"{len(pending)} invitations and {len(targets)} reminders would be sent"
@@ -162,7 +162,7 @@ def remind_survey(ctx: JobContext) -> str:
 
 def close_survey(ctx: JobContext) -> str:
     """Close a survey whose time is up, store its results and post the close note to the team's channel."""
-    survey = service.get_open_survey(session=ctx.session, team_id=ctx.team.id)
+    survey = repo.get_open_survey(session=ctx.session, team_id=ctx.team.id)
     if survey is not None and survey.id is not None and survey.closes_at <= ctx.now:
         service.close_survey(session=ctx.session, key=ctx.key, survey_id=survey.id, now=ctx.now,
                              actor=audit.SYSTEM)
@@ -171,7 +171,7 @@ def close_survey(ctx: JobContext) -> str:
         note = f"survey {survey.id} closes {survey.closes_at.isoformat()}"
     else:
         note = "no open survey"
-    last = service.get_closed_survey(session=ctx.session, team_id=ctx.team.id)
+    last = repo.get_closed_survey(session=ctx.session, team_id=ctx.team.id)
     if last is None or last.closed_at is None or ctx.now - last.closed_at > CLOSE_NOTE_WINDOW:
         return note
     text = close_note(ctx.session, ctx.team, last)

@@ -24,7 +24,7 @@ from govbot.core.deps import Runtime
 from govbot.core.teams import StoredTeam
 from govbot.domain.surveys import active_items
 from govbot.features.surveys import messages as ui
-from govbot.features.surveys import service
+from govbot.features.surveys import repo, service
 from govbot.features.surveys.jobs import announce, close_note, fanout_client, invitation_sender, results_text
 
 
@@ -74,7 +74,7 @@ def status_lines(session: Session, team: StoredTeam) -> list[str]:
     """The survey state for `/govbot status`, `/govbot survey status` and App Home."""
     tz = team.spec.timezone
     lines: list[str] = []
-    current = service.open_status(session=session, team=team)
+    current = repo.open_status(session=session, team=team)
     if current is not None:
         survey = current.survey
         lines.append(ui.open_survey_line(
@@ -84,7 +84,7 @@ def status_lines(session: Session, team: StoredTeam) -> list[str]:
         ))
     else:
         lines.append("No survey is open.")
-    last = service.closed_results(session=session, team=team)
+    last = repo.closed_results(session=session, team=team)
     if last is not None:
         closed = ui.when_text(last.survey.closed_at or last.survey.closes_at, tz)
         lines.append(f"Last survey (closed {closed}): {ui.headline(last.shown, k=last.k)}.")
@@ -104,7 +104,7 @@ def _survey_close(ctx: CommandContext) -> None:
     team = ctx.team
     assert team is not None
     with session_scope(ctx.runtime.engine) as session:
-        survey = service.get_open_survey(session=session, team_id=team.id)
+        survey = repo.get_open_survey(session=session, team_id=team.id)
         if survey is None or survey.id is None:
             ctx.reply(f"No survey is open for team `{team.name}`.")
             return
@@ -114,7 +114,7 @@ def _survey_close(ctx: CommandContext) -> None:
         except service.SurveyRefused as exc:  # closed by someone else a moment ago
             ctx.reply(str(exc))
             return
-        found = service.closed_results(session=session, team=team, survey=closed)
+        found = repo.closed_results(session=session, team=team, survey=closed)
         lines = ui.result_lines(results_text(team, found)) if found else []
         note = close_note(session, team, closed)
     ctx.reply("\n".join(lines), blocks=ui.text_blocks(lines))
@@ -125,8 +125,8 @@ def _survey_results(ctx: CommandContext) -> None:
     team = ctx.team
     assert team is not None
     with Session(ctx.runtime.engine) as session:
-        found = service.closed_results(session=session, team=team)
-        current = service.get_open_survey(session=session, team_id=team.id)
+        found = repo.closed_results(session=session, team=team)
+        current = repo.get_open_survey(session=session, team_id=team.id)
     if found is not None:
         lines = ui.result_lines(results_text(team, found))
     else:
