@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from govbot.adapters.slack.blocks import escape
 from govbot.core.teams import StoredTeam
 from govbot.features.refactoring import service as sprints
-from govbot.features.refactoring.service import OverrideOutcome
+from govbot.features.refactoring.overrides import OverrideOutcome
 
 
 def day_text(moment: datetime) -> str:

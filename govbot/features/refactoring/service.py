@@ -19,20 +19,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from govbot.adapters.db.tables import PlannedSprint as PlannedSprintRow
-from govbot.adapters.db.tables import SprintOverride
 from govbot.core import audit
 from govbot.core import delivery as ledger
 from govbot.core.board import (
-    USER_FACING_ERRORS,
     BoardSnapshot,
     SprintPlanningError,
     SprintTracker,
@@ -41,7 +38,7 @@ from govbot.core.board import (
 )
 from govbot.core.teams import StoredTeam
 from govbot.domain import cadence
-from govbot.domain.cadence import NumberedSprint, Override, OverrideEffect, Share, SprintChange
+from govbot.domain.cadence import NumberedSprint, Share, SprintChange
 from govbot.domain.work import Board, Issue, Sprint
 
 log = logging.getLogger(__name__)
@@ -358,94 +355,3 @@ def measure_share(*, tracker: SprintTracker, team: StoredTeam, board: Board, spr
         issues = tracker.sprint_issues(sprint.id, estimation_field=board.estimation_field)
     return cadence.refactor_share(issues, refactor_label=team.settings.labels.refactor,
                                   by_points=board.estimation_field is not None)
-
-
-# --- overrides
-
-
-@dataclass
-class OverrideOutcome:
-    """What a skip/postpone stored and what it moved, with the re-plan's result (or why it failed)."""
-
-    kind: OverrideKind
-    sprint_number: int
-    effect: OverrideEffect
-    next_number: int  # the next refactoring sprint once the override applies
-    snapshot: BoardSnapshot
-    plan: PlanReport | None = None
-    plan_error: str | None = None
-
-
-def check_reason(reason: Any) -> str:
-    """The reason as stored, or OverrideError saying what a reason must be."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise OverrideError("a reason is required")
-    reason = " ".join(reason.split())
-    if len(reason) > MAX_REASON_LENGTH:
-        raise OverrideError(f"the reason is too long: at most {MAX_REASON_LENGTH} characters")
-    return reason
-
-
-def record_override(*, session: Session, tracker: SprintTracker, key: bytes, team: StoredTeam, now: datetime,
-                    kind: OverrideKind, reason: str, actor: str) -> OverrideOutcome:
-    """Store a skip/postpone of the team's next refactoring sprint, with its audit event (not committed).
-
-    Reads the board first: the next refactoring sprint is counted from the active sprint, so a Jira failure
-    stores nothing.
-    """
-    reason = check_reason(reason)
-    snapshot = read_snapshot(session=session, tracker=tracker, team=team)
-    every = team.settings.refactor_every
-    number = cadence.next_refactor_sprint(snapshot.current_number, every=every, overrides=snapshot.overrides)
-    override = Override(sprint_number=number, kind=kind, reason=reason)
-    # The window shows the sprint moved and the one after it: a postpone moves both (3, 6 → 4, 7), a skip one.
-    upto = number + every + 1
-    effect = cadence.override_effect(override, every=every, overrides=snapshot.overrides, upto=upto)
-    overrides = [*snapshot.overrides, override]
-    window = [*snapshot.overrides], overrides
-    before, after = (sorted(n for n in cadence.refactor_sprint_numbers(every=every, overrides=o, upto=upto)
-                            if n >= number) for o in window)
-    savepoint = session.begin_nested()
-    try:
-        session.add(SprintOverride(team_id=team.id, sprint_number=number, kind=kind, reason=reason, actor=actor,
-                                   created_at=now))
-        session.flush()
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()
-        raise OverrideError(f"another manager changed refactoring sprint {number} at the same moment: run the "
-                            "command again to act on the plan as it is now") from None
-    store_anchor(session=session, key=key, now=now, team=team, snapshot=snapshot, actor=actor)
-    audit.record(session=session, key=key, now=now, actor=actor, action=f"refactor.{kind}", team=team.name,
-                 target=f"refactor-sprint:{number}", reason=reason,
-                 before={"refactor_sprints": before}, after={"refactor_sprints": after})
-    stored = BoardSnapshot(board=snapshot.board, sprints=snapshot.sprints, anchor_id=snapshot.anchor_id,
-                           anchor_is_new=False, overrides=overrides, numbered=snapshot.numbered)
-    next_number = cadence.next_refactor_sprint(snapshot.current_number, every=every, overrides=overrides)
-    return OverrideOutcome(kind=kind, sprint_number=number, effect=effect, next_number=next_number,
-                           snapshot=stored)
-
-
-def apply_override(*, engine: Engine, tracker: SprintTracker, key: bytes, team: StoredTeam, now: datetime,
-                   kind: OverrideKind, reason: str, actor: str) -> OverrideOutcome:
-    """Store and audit the override (committed even if Jira fails afterwards), then re-plan the board.
-
-    Raises TrackerError/SprintPlanningError/OverrideError when nothing could be stored; a failed re-plan is
-    reported in ``plan_error`` instead (the daily plan applies the stored override later).
-    """
-    with Session(engine, expire_on_commit=False) as session:
-        outcome = record_override(session=session, tracker=tracker, key=key, team=team, now=now, kind=kind,
-                                  reason=reason, actor=actor)
-        session.commit()
-    # The anchor may have been stored just now; the re-plan counts from the same one.
-    anchored = team.spec.model_copy(update={"cadence_anchor_sprint_id": outcome.snapshot.anchor_id})
-    team = StoredTeam(id=team.id, spec=anchored, settings_version=team.settings_version)
-    try:
-        # The board is read again under the lock: another run may have changed it since it was read above.
-        with plan_lock(engine=engine, team=team), Session(engine, expire_on_commit=False) as session:
-            outcome.plan = plan_team_sprints(session=session, tracker=tracker, key=key, team=team, now=now,
-                                             actor=actor, checkpoint=session.commit)
-            session.commit()
-    except USER_FACING_ERRORS as error:
-        outcome.plan_error = str(error)
-    return outcome

@@ -18,6 +18,7 @@ from govbot.core.board import USER_FACING_ERRORS
 from govbot.core.commands import CommandContext, StatusSection, Subcommand
 from govbot.core.deps import Runtime
 from govbot.core.teams import StoredTeam
+from govbot.features.refactoring import overrides
 from govbot.features.refactoring import service as sprints
 from govbot.features.refactoring.messages import override_reply, status_lines
 from govbot.features.refactoring.service import OverrideError, OverrideKind
@@ -30,13 +31,13 @@ def _override_command(ctx: CommandContext, kind: OverrideKind) -> None:
     assert ctx.team is not None
     usage = f'`{COMMAND} refactor {kind} --reason "…"`'
     try:
-        reason = sprints.check_reason(ctx.options.get("reason"))
+        reason = overrides.check_reason(ctx.options.get("reason"))
     except OverrideError as error:
         ctx.reply(f"{str(error).capitalize()}: {usage}, e.g. `--reason \"release week\"`. The reason is kept in "
                   "the audit trail. Nothing was changed.")
         return
     try:
-        outcome = sprints.apply_override(engine=ctx.runtime.engine, tracker=ctx.runtime.tracker(),
+        outcome = overrides.apply_override(engine=ctx.runtime.engine, tracker=ctx.runtime.tracker(),
                                          key=ctx.runtime.key, team=ctx.team, now=ctx.now, kind=kind,
                                          reason=reason, actor=ctx.user_id)
     except ConfigError:

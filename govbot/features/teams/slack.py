@@ -34,7 +34,8 @@ from govbot.features.teams.service import (
     update_settings,
     with_jira_accounts,
 )
-from govbot.features.teams.settings_modal import SettingsMetadata, build_settings_view, read_settings
+from govbot.features.teams.settings_form import read_settings
+from govbot.features.teams.settings_modal import SettingsMetadata, build_settings_view
 from govbot.features.teams.setup_modal import build_setup_view, read_setup
 
 log = logging.getLogger(__name__)
