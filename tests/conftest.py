@@ -137,17 +137,17 @@ class Bot:
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0):
         """Wait until the sandbox has recorded ``count`` successful calls of ``method``; return them."""
-        import time
+        from govbot.demo.steps import wait_until
 
-        deadline = time.monotonic() + timeout
-        while True:
-            calls = [c for c in self.sandbox.calls_of(method) if not c.failed]
-            if len(calls) >= count:
-                return calls
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} {method} call(s), saw {len(calls)}: "
-                                     f"{[c.method for c in self.sandbox.calls]}")
-            time.sleep(0.02)
+        def calls():
+            done = [c for c in self.sandbox.calls_of(method) if not c.failed]
+            return done if len(done) >= count else None
+
+        try:
+            return wait_until(calls, timeout=timeout, what=f"{count} {method} call(s)")
+        except RuntimeError:
+            raise AssertionError(f"expected {count} {method} call(s), saw "
+                                 f"{[c.method for c in self.sandbox.calls]}") from None
 
     def replies(self, timeout: float = 10.0):
         """Texts posted to response URLs so far (waits for at least one)."""

@@ -18,3 +18,17 @@ def test_demo_runs_every_step(tmp_path):
     assert "chain intact" in transcript
     assert "settings.update: before {'refactor_every': 3} → after {'refactor_every': 4}" in transcript
     assert (tmp_path / "out" / "audit.jsonl").exists()
+
+
+def test_the_example_team_file_ships_with_the_package():
+    """`govbot demo` reads its team file from the package, so an installed govbot needs no checkout."""
+    import tomllib
+    from pathlib import Path
+
+    from govbot.demo import EXAMPLE_TEAMS
+
+    root = Path(__file__).resolve().parent.parent
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert EXAMPLE_TEAMS.relative_to(root / "govbot").as_posix() in package_data["govbot"]
+    # manifests/ keeps the readers' copy (`govbot team import manifests/teams.example.yaml`): the same file.
+    assert (root / "manifests" / "teams.example.yaml").read_text() == EXAMPLE_TEAMS.read_text()

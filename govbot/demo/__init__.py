@@ -31,7 +31,8 @@ from govbot.sandbox.harness import BotServer
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
 
-EXAMPLE_TEAMS = Path(__file__).resolve().parent.parent.parent / "manifests" / "teams.example.yaml"
+# Package data, so `govbot demo` works from an installed copy; manifests/teams.example.yaml is the readers' copy.
+EXAMPLE_TEAMS = Path(__file__).resolve().parent / "teams.example.yaml"
 SIGNING_SECRET = "demo-signing-secret-0123456789abcdef"  # noqa: S105 - a loopback sandbox, not a real secret
 BOT_TOKEN = "xoxb-sandbox-token"  # noqa: S105
 ADMIN = "U0ADMIN001"

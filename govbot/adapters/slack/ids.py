@@ -24,16 +24,4 @@ class ActionId(StrEnum):
     OPEN_SETTINGS = "open_settings"
 
 
-class SurveyBlock(StrEnum):
-    """Block ids of the survey modal."""
-
-    BURNOUT = "burnout"
-    REVIEW_DRAIN = "review_drain"
-    REVIEW_HOURS = "review_hours"
-    LEARNING = "learning"
-    COMPREHENSION = "comprehension"
-    AI_SHARE = "ai_share"
-    COMMENT = "comment"
-
-
 COMMAND = "/govbot"
