@@ -302,7 +302,7 @@ def closed_survey(engine, team, *, closed_at: datetime, burnout: list[int], invi
 
     from govbot.adapters.db.tables import Survey
     from govbot.domain import surveys as survey_domain
-    from govbot.features.surveys.service import results_to_json
+    from govbot.features.surveys.repo import results_to_json
 
     answers = [survey_domain.Answers(burnout=b, review_drain=b, learning=4, comprehension=4) for b in burnout]
     results = survey_domain.compute_results(answers, invited=invited, closed=True, rng=random.Random(1))
