@@ -14,16 +14,10 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from govbot.adapters.tracker.client import (
-    ISSUE_KEY_PATTERN,
-    STAFFING_FIELDS,
-    JiraTracker,
-    TrackerError,
-    _issue_not_found,
-    _to_work_issue,
-    validate_issue_key,
-    validate_label,
-)
+from govbot.adapters.tracker import JiraTracker
+from govbot.adapters.tracker.client import TrackerError, _issue_not_found
+from govbot.adapters.tracker.jql import ISSUE_KEY_PATTERN, validate_issue_key, validate_label
+from govbot.adapters.tracker.search import STAFFING_FIELDS, _to_work_issue
 from govbot.domain.work import Issue
 
 KEYS_PER_SEARCH = 100

@@ -17,17 +17,16 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from govbot.adapters.tracker.client import (
-    API_V3,
-    JiraTracker,
+from govbot.adapters.tracker import JiraTracker
+from govbot.adapters.tracker.client import API_V3, _parse_time
+from govbot.adapters.tracker.jql import (
     _jql_minute,
-    _number,
-    _parse_time,
     jql_quote,
     validate_field_id,
     validate_issue_key,
     validate_project_key,
 )
+from govbot.adapters.tracker.search import _number
 from govbot.domain.work import Issue
 
 WEEK_FIELDS = ("issuetype", "status", "labels", "created", "resolutiondate")
