@@ -50,6 +50,7 @@ from govbot.features.digest import slack as digest_slack
 from govbot.features.refactoring import jobs as refactoring_jobs
 from govbot.features.refactoring import policy as refactoring_policy
 from govbot.features.refactoring import slack as refactoring_slack
+from govbot.features.staffing import cli as staffing_cli
 from govbot.features.staffing import jobs as staffing_jobs
 from govbot.features.staffing import slack as staffing_slack
 from govbot.features.surveys import jobs as surveys_jobs
@@ -84,7 +85,8 @@ FEATURES: tuple[Feature, ...] = (
             subcommands=surveys_slack.SUBCOMMANDS, status_sections=surveys_slack.STATUS_SECTIONS),
     Feature("digest", jobs=digest_jobs.JOBS, subcommands=digest_slack.SUBCOMMANDS, cli=digest_cli.app),
     Feature("staffing", register=staffing_slack.register, subcommands=staffing_slack.SUBCOMMANDS,
-            status_sections=staffing_slack.STATUS_SECTIONS, policy_checks=staffing_jobs.POLICY_CHECKS),
+            status_sections=staffing_slack.STATUS_SECTIONS, policy_checks=staffing_jobs.POLICY_CHECKS,
+            cli=staffing_cli.app),
     Feature("audit", subcommands=audit_slack.SUBCOMMANDS, cli=audit_cli.app),
 )
 

@@ -18,6 +18,15 @@ def test_demo_runs_every_step(tmp_path):
     assert "chain intact" in transcript
     assert "settings.update: before {'refactor_every': 3} → after {'refactor_every': 4}" in transcript
     assert (tmp_path / "out" / "audit.jsonl").exists()
+    # two-track staffing: one violation of each rule, nothing new on the second run, a nudge answered by a click,
+    # an acknowledgement with a reason, and the relabelled violations resolved (lines may wrap in the transcript)
+    flat = " ".join(transcript.split())
+    assert "staffing rules: 6 violation(s) now (6 opened)" in flat
+    assert "0 DMs on the second run" in flat
+    assert "is now human-first (chosen by <@U0MIDLVL03>)" in flat
+    assert "violation.acknowledge by U0MANAGER1" in flat
+    assert "staffing rules: 3 violation(s) now (3 resolved)" in flat
+    assert (tmp_path / "out" / "violations.json").exists()
 
 
 def test_the_example_team_file_ships_with_the_package():

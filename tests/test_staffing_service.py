@@ -93,7 +93,7 @@ def test_the_seeded_sprint_yields_exactly_its_violations_and_a_second_run_notifi
     report = world.run()
     assert [(r.rule, r.issue, r.person) for r in world.rows()] == world.scenario.expected
     assert [s.action for s in report.steps] == ["open"] * 6
-    assert report.summary().startswith("6 violation(s) found (6 open)")
+    assert report.summary().startswith("6 violation(s) now (6 opened)")
     dms = world.dms()
     # Each violation to the manager; R2's assignee gets the nudge, R3's and R4's assignees the notice.
     assert sum(1 for channel, _ in dms if channel == SCENARIO_MANAGER) == 6

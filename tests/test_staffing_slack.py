@@ -112,7 +112,7 @@ def settle(bot, seconds: float = 0.5) -> None:
 
 def test_check_policy_opens_exactly_the_seeded_violations_and_a_second_run_notifies_nothing(bot, scenario):
     summary = check(bot)
-    assert "staffing rules: 6 violation(s) found (6 open)" in summary
+    assert "staffing rules: 6 violation(s) now (6 opened)" in summary
     assert [(r.rule, r.issue, r.person) for r in rows(bot)] == scenario.expected
     first = dms(bot)
     nudge = next(m for m in first if m["channel"] == ASSIGNEE)
@@ -121,7 +121,7 @@ def test_check_policy_opens_exactly_the_seeded_violations_and_a_second_run_notif
         (ActionId.TRACK_HUMAN_FIRST, scenario.keys["unlabelled"]), (ActionId.TRACK_AI_HEAVY, scenario.keys["unlabelled"])]
     notices = [m for m in first if m["channel"] == SCENARIO_MANAGER]
     assert len(notices) == 6 and all("violation_ack" in json.dumps(m["blocks"]) for m in notices)
-    assert "staffing rules: 6 violation(s) found (no change); 0 DM(s) sent" in check(bot)
+    assert "staffing rules: 6 violation(s) now (no change); 0 DM(s) sent" in check(bot)
     assert len(dms(bot)) == len(first)
 
 

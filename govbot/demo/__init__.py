@@ -24,6 +24,7 @@ from govbot.config import load_settings
 from govbot.core import audit
 from govbot.core.deps import Runtime
 from govbot.demo.digest import demo_digest_step
+from govbot.demo.staffing import demo_staffing_step
 from govbot.demo.steps import demo_refactoring_step, demo_settings_step, demo_survey_step
 from govbot.features.teams.service import apply_specs, parse_team_file
 from govbot.runtime import build_runtime, create_bolt_app
@@ -122,6 +123,8 @@ FEATURE_STEPS: list[Step] = [
     ("Settings: a manager changes a setting in the modal", demo_settings_step),
     ("Pulse survey: invitations, anonymous answers through the modal, close, results", demo_survey_step),
     ("Weekly digest: backfill 12 weeks, post once with its chart, keep text, JSON and PNG", demo_digest_step),
+    ("Two-track staffing: a sprint breaking each rule once, a nudge answered, an acknowledgement, relabels",
+     demo_staffing_step),
 ]
 
 

@@ -123,9 +123,11 @@ class CheckReport:
         counts: dict[str, int] = {}
         for step in self.steps:
             counts[step.action] = counts.get(step.action, 0) + 1
-        changes = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no change"
+        done = {"open": "opened", "reopen": "reopened", "change": "changed", "renotify": "re-notified",
+                "resolve": "resolved"}
+        changes = ", ".join(f"{n} {done[action]}" for action, n in sorted(counts.items())) or "no change"
         tail = f", {self.failed} could not be sent (retried next run)" if self.failed else ""
-        return (f"{self.open_count} violation(s) found ({changes}); {self.sent} DM(s) sent, {self.comments} Jira "
+        return (f"{self.open_count} violation(s) now ({changes}); {self.sent} DM(s) sent, {self.comments} Jira "
                 f"comment(s){tail}")
 
 

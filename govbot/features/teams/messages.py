@@ -6,6 +6,7 @@ from slack_sdk.models.blocks import Block, SectionBlock
 
 from govbot.adapters.slack.blocks import escape
 from govbot.core.teams import StoredTeam
+from govbot.features.teams.service import MemberMapping
 from govbot.features.teams.settings_modal import describe_rule
 from govbot.teamconfig import TeamSpec
 
@@ -55,13 +56,27 @@ def welcome_text(spec: TeamSpec) -> str:
     )
 
 
-def created_text(spec: TeamSpec, placeholders: list[str]) -> str:
-    """The confirmation to the admin who created the team, saying how members' Jira accounts were chosen."""
+def created_text(mapping: MemberMapping) -> str:
+    """The confirmation to the admin who created the team, saying how members' Jira accounts were found and which
+    members could not be matched."""
+    spec = mapping.spec
     text = f"Team *{spec.name}* is created with {len(spec.members)} members and the default settings."
-    if spec.members and not placeholders:
-        text += " Members' Jira accounts were taken from their Slack emails."
-    if placeholders:
-        people = ", ".join(f"<@{u}>" for u in placeholders)
-        text += (f" Slack showed no email for {people}, so their Jira account is their Slack user id for now: "
-                 "correct it with `govbot team import` (field `jira` of each member).")
+    matched = len(spec.members) - len(mapping.no_email) - len(mapping.not_found)
+    fix = "correct it with `govbot team import` (field `jira` of each member)."
+    if mapping.jira_problem:
+        text += (f" Jira's user search failed ({mapping.jira_problem}), so members' Jira accounts are their Slack "
+                 f"e-mails for now: check them, and {fix}")
+    elif mapping.searched and matched:
+        text += (f" Jira's user search found the account of {matched} member(s) by their Slack e-mail (accountId "
+                 "on Jira Cloud, username on Data Center).")
+    elif spec.members and not mapping.no_email:
+        text += (" Members' Jira accounts were taken from their Slack emails (govbot has no Jira connection to "
+                 "check them).")
+    if mapping.not_found:
+        people = ", ".join(f"<@{u}>" for u in mapping.not_found)
+        text += (f" Jira found no single account for the e-mail of {people}: their Jira account is their e-mail for "
+                 f"now: {fix}")
+    if mapping.no_email:
+        people = ", ".join(f"<@{u}>" for u in mapping.no_email)
+        text += f" Slack showed no email for {people}, so their Jira account is their Slack user id for now: {fix}"
     return text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from govbot.adapters.db.tables import Team, TeamManager, TeamMember, TeamSettingsRow
+from govbot.adapters.tracker import TrackerError
 from govbot.core import audit, teams
 from govbot.core.events import Signal, send_after_commit
 from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec, describe_error
@@ -227,19 +228,45 @@ def update_settings(
 
 # --- team setup from Slack
 #
-# The setup modal names people by Slack user; Jira needs an account. govbot uses the member's Slack email (Jira
-# Cloud finds users by email, and Data Center usernames are often the email) and falls back to the Slack user id
-# as a visible placeholder when Slack shows no email (the app lacks ``users:read.email``, or the profile hides
-# it). The placeholders are listed to the admin, who corrects them with `govbot team import`.
+# The setup modal names people by Slack user; Jira needs an account: the accountId on Jira Cloud, the username on
+# Data Center. govbot asks Jira's user search for the member's Slack e-mail and takes the one account it finds.
+# Members it cannot match keep a visible placeholder (their e-mail, or their Slack user id when Slack shows no
+# e-mail) and are listed to the admin, who corrects them with `govbot team import`.
 
 
-def with_jira_accounts(spec: TeamSpec, emails: Mapping[str, str | None]) -> tuple[TeamSpec, list[str]]:
-    """The spec with each member's Jira account set to their email; also the Slack ids left as placeholders."""
+@dataclass(frozen=True)
+class MemberMapping:
+    """The spec with members' Jira accounts, and who could not be matched (and why)."""
+
+    spec: TeamSpec
+    no_email: list[str] = field(default_factory=list)  # Slack showed no e-mail
+    not_found: list[str] = field(default_factory=list)  # Jira found no single account for the e-mail
+    jira_problem: str | None = None  # Jira could not be searched (or is not configured): e-mails kept
+    searched: bool = False
+
+
+def with_jira_accounts(spec: TeamSpec, emails: Mapping[str, str | None],
+                       find_user: Callable[[str], str | None] | None = None) -> MemberMapping:
+    """Each member's Jira account from Jira's user search by Slack e-mail (``find_user``); placeholders otherwise."""
     members: list[MemberSpec] = []
-    placeholders: list[str] = []
+    no_email: list[str] = []
+    not_found: list[str] = []
+    problem = None
     for member in spec.members:
         email = (emails.get(member.slack) or "").strip()
+        account = email or member.slack
         if not email:
-            placeholders.append(member.slack)
-        members.append(member.model_copy(update={"jira": email or member.slack}))
-    return spec.model_copy(update={"members": members}), placeholders
+            no_email.append(member.slack)
+        elif find_user is not None and problem is None:
+            try:
+                found = find_user(email)
+            except TrackerError as error:
+                problem = str(error)
+                found = None
+            if found:
+                account = found
+            elif problem is None:
+                not_found.append(member.slack)
+        members.append(member.model_copy(update={"jira": account}))
+    return MemberMapping(spec=spec.model_copy(update={"members": members}), no_email=no_email,
+                         not_found=not_found, jira_problem=problem, searched=find_user is not None)

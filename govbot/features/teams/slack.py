@@ -8,7 +8,9 @@ button or signing the modal's metadata is never the check.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -19,7 +21,8 @@ from sqlmodel import Session
 from govbot.adapters.db.session import session_scope
 from govbot.adapters.slack.blocks import escape, notice_view, unseal
 from govbot.adapters.slack.ids import ActionId, CallbackId
-from govbot.config import is_slack_user
+from govbot.adapters.tracker.staffing import find_user
+from govbot.config import ConfigError, is_slack_user
 from govbot.core import audit, teams
 from govbot.core.commands import CommandContext, StatusSection, Subcommand
 from govbot.core.deps import Runtime
@@ -181,6 +184,16 @@ def setup_command(ctx: CommandContext) -> None:
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
 
 
+def _user_finder(runtime: Runtime) -> Callable[[str], str | None] | None:
+    """Jira's user search by e-mail, when govbot has a Jira connection."""
+    if not runtime.has_jira():
+        return None
+    try:
+        return partial(find_user, runtime.tracker())
+    except ConfigError:
+        return None
+
+
 def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """Admins only; answer the form at once, then look up Jira accounts, create the team and welcome it."""
     user_id = body["user"]["id"]
@@ -200,14 +213,16 @@ def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], cl
         return
     ack()
     # Slow Slack look-ups come after the ack: Slack closes a modal whose answer takes more than 3 seconds.
-    spec, placeholders = with_jira_accounts(draft, _slack_emails(client, [m.slack for m in draft.members]))
+    mapping = with_jira_accounts(draft, _slack_emails(client, [m.slack for m in draft.members]),
+                                 _user_finder(runtime))
+    spec = mapping.spec
     try:
         with session_scope(runtime.engine) as session:
             add_team(session=session, key=runtime.key, now=runtime.clock(), actor=user_id, spec=spec)
     except TeamExists as exc:
         client.chat_postMessage(channel=user_id, text=f"Team `{spec.name}` was not created: {exc}.")
         return
-    confirmation = created_text(spec, placeholders)
+    confirmation = created_text(mapping)
     try:
         client.chat_postMessage(channel=spec.digest_channel, text=welcome_text(spec))
     except SlackApiError as exc:
