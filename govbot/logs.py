@@ -6,6 +6,9 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 SECRET_PATTERNS = [
@@ -37,6 +40,25 @@ class ScrubSecrets(logging.Filter):
         return True
 
 
+# What the current thread is working on (a job id, a Slack request id), added to every log line it writes.
+_CONTEXT: ContextVar[dict[str, str]] = ContextVar("govbot_log_context", default={})  # noqa: B039 - never mutated
+
+
+@contextmanager
+def log_context(**fields: str) -> Iterator[None]:
+    """Tag every log line written inside the block (in this thread) with ``fields``, e.g. job_id=..."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def current_context() -> dict[str, str]:
+    """The fields ``log_context`` set for this thread (to carry them into a worker thread)."""
+    return dict(_CONTEXT.get())
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log pipelines."""
 
@@ -46,10 +68,20 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            **_CONTEXT.get(),
         }
         if record.exc_info:
             body["error"] = scrub(self.formatException(record.exc_info))
         return json.dumps(body)
+
+
+class TextFormatter(logging.Formatter):
+    """The plain format, with the context fields (job id, Slack request id) appended when there are any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = _CONTEXT.get()
+        return line + "".join(f" {key}={value}" for key, value in context.items()) if context else line
 
 
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
@@ -59,7 +91,7 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

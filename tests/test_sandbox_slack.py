@@ -519,3 +519,18 @@ def test_post_raw_header_overrides_replace_the_signature(simulator, echo):
     _, headers, body = echo[1][0]
     assert {k.lower(): v for k, v in headers.items()}["x-slack-signature"] == "v0=forged"
     assert not _verified(headers, body)
+
+
+def test_conversations_history_returns_a_channels_messages_newest_first(client):
+    first = client.chat_postMessage(channel="U0AAAAAAA1", text="first")
+    client.chat_postMessage(channel="U0BBBBBBB2", text="elsewhere")
+    second = client.chat_postMessage(channel="U0AAAAAAA1", text="second", blocks=[
+        {"type": "actions", "elements": [{"type": "button", "action_id": "survey_open", "value": "7",
+                                          "text": {"type": "plain_text", "text": "Open"}}]}])
+    channel = client.conversations_open(users="U0AAAAAAA1")["channel"]["id"]
+    history = client.conversations_history(channel=channel)
+    assert [m["text"] for m in history["messages"]] == ["second", "first"]
+    assert history["messages"][0]["blocks"][0]["elements"][0]["value"] == "7"
+    assert [m["ts"] for m in client.conversations_history(channel=channel, oldest=first["ts"])["messages"]] == [
+        second["ts"]]
+    assert len(client.conversations_history(channel=channel, limit=1)["messages"]) == 1

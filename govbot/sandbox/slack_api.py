@@ -235,6 +235,7 @@ class SlackSandbox:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_open,
@@ -536,7 +537,8 @@ class SlackSandbox:
             return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         message = self._message(body, ts)
-        self._messages[(channel, ts)] = message
+        with self._lock:  # conversations.history reads it from other handler threads
+            self._messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, body: dict) -> dict:
@@ -571,6 +573,17 @@ class SlackSandbox:
         else:
             channel = {"id": stable_id("G", ",".join(sorted(users))), "is_mpim": True}
         return {"ok": True, "no_op": False, "already_open": False, "channel": channel}
+
+    def _conversations_history(self, body: dict) -> dict:
+        channel = self._resolve_channel(str(body.get("channel") or ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(body.get("oldest") or 0)
+        limit = min(int(body.get("limit") or 100), 999)
+        with self._lock:
+            posted = [m for (where, ts), m in self._messages.items() if where == channel and float(ts) > oldest]
+        newest_first = sorted(posted, key=lambda m: float(m["ts"]), reverse=True)
+        return {"ok": True, "messages": newest_first[:limit], "has_more": len(newest_first) > limit}
 
     def _view_error(self, view: Any) -> str | None:
         if not isinstance(view, dict) or not view.get("type"):
