@@ -40,6 +40,8 @@ ENV_NAMES = {
     "admins": "GOVBOT_ADMINS",
     "port": "GOVBOT_PORT",
     "log_format": "GOVBOT_LOG_FORMAT",
+    "failover_seconds": "GOVBOT_FAILOVER_SECONDS",
+    "verify_secret_keys": "GOVBOT_VERIFY_SECRET_KEYS",
 }
 
 
@@ -66,6 +68,12 @@ class Settings(BaseSettings):
     admins: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias="GOVBOT_ADMINS")
     port: int = Field(3000, ge=1, le=65535, validation_alias="GOVBOT_PORT")
     log_format: Literal["text", "json"] = Field("text", validation_alias="GOVBOT_LOG_FORMAT")
+    # How long a dead process's scheduler lock and claims may stand before another process takes over.
+    failover_seconds: float = Field(30.0, ge=3, le=600, validation_alias="GOVBOT_FAILOVER_SECONDS")
+    # Keys accepted when checking (the audit chain, survey participation) but never used to sign: the previous
+    # GOVBOT_SECRET_KEY after a rotation (docs/operations.md).
+    verify_secret_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (), validation_alias="GOVBOT_VERIFY_SECRET_KEYS")
 
     @field_validator("database_url")
     @classmethod
@@ -104,6 +112,19 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
+
+    @field_validator("verify_secret_keys", mode="before")
+    @classmethod
+    def _verify_keys(cls, value: object) -> tuple[SecretStr, ...]:
+        if value is None:
+            return ()
+        items = value.split(",") if isinstance(value, str) else list(cast(Iterable[object], value))
+        keys = []
+        for item in items:
+            text = item.get_secret_value() if isinstance(item, SecretStr) else str(item)
+            if text.strip():
+                keys.append(SecretStr(text.strip()))
+        return tuple(keys)
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -145,6 +166,10 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             raise ConfigError("GOVBOT_SECRET_KEY is not set: generate one with `openssl rand -hex 32`.")
         return self.secret_key.get_secret_value().encode()
+
+    def verify_keys_bytes(self) -> tuple[bytes, ...]:
+        """The keys accepted when checking besides GOVBOT_SECRET_KEY (GOVBOT_VERIFY_SECRET_KEYS)."""
+        return tuple(key.get_secret_value().encode() for key in self.verify_secret_keys)
 
 
 SANDBOX_SECRET_KEY = "govbot-sandbox-secret-key-not-for-production"  # noqa: S105 - refused outside the sandbox

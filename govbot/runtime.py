@@ -40,6 +40,7 @@ from govbot.core.app import ignore_other_events, new_bolt_app
 from govbot.core.commands import HELP, StatusSection, Subcommand, Surface
 from govbot.core.deps import Runtime, system_clock
 from govbot.core.jobs import JobSpec, UnknownJob, UnknownTeam
+from govbot.core.leases import keeper_for
 from govbot.core.policy import NamedCheck, check_policy_job
 from govbot.core.status import STATUS
 from govbot.features.audit import cli as audit_cli
@@ -102,8 +103,10 @@ def build_runtime(
     features: Sequence[Feature] = FEATURES,
 ) -> Runtime:
     """A Runtime from settings, with each feature's settings-changed listener connected."""
-    runtime = Runtime(settings=settings, engine=engine_for(settings.database_url), slack=make_slack_client(settings),
-                      clock=clock, tracker_factory=tracker_factory)
+    engine = engine_for(settings.database_url)
+    keeper_for(engine, failover_seconds=settings.failover_seconds)  # this process's leases on that database
+    runtime = Runtime(settings=settings, engine=engine, slack=make_slack_client(settings), clock=clock,
+                      tracker_factory=tracker_factory)
     for feature in features:
         if feature.on_settings_changed is not None:
             runtime.events.settings_changed.connect(partial(feature.on_settings_changed, runtime))

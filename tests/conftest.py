@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, select
 
 from govbot.adapters.db.migrate import upgrade
 from govbot.adapters.db.session import make_engine
+from govbot.adapters.db.tables import Delivery
+from govbot.core.leases import database_now
 
 PG_URL = os.environ.get("GOVBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("GOVBOT_TEST_REQUIRE_PG") == "1"
@@ -208,3 +211,12 @@ def payments_team(bot):
     with session_scope(bot.engine) as session:
         apply_specs(session=session, key=KEY, now=datetime.now(UTC), actor="test", specs=specs, source="test")
     return specs[0]
+
+
+def age_open_claims(engine, seconds: float = 3600) -> None:
+    """Make every open ledger claim look like its holder stopped heartbeating ``seconds`` ago (it died)."""
+    with Session(engine) as session:
+        for row in session.exec(select(Delivery).where(Delivery.done_at == None)):  # noqa: E711
+            row.heartbeat_at = database_now(session) - timedelta(seconds=seconds)
+            session.add(row)
+        session.commit()

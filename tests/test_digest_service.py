@@ -404,12 +404,14 @@ def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(engine):
 
 def test_a_live_claim_of_another_process_is_left_alone(engine):
     from govbot.core import delivery
+    from govbot.core.leases import database_now
 
     team = import_team(engine)
     week_key = service.week_key(team, IsoWeek(2026, 48))
-    with session_scope(engine) as session:
+    with session_scope(engine) as session:  # claimed a minute ago by a process that is still heartbeating
         session.add(Delivery(kind=service.KIND_POST, key=week_key, team_id=team.id,
-                             claimed_at=delivery.wall_clock() - timedelta(minutes=1)))
+                             claimed_at=delivery.wall_clock() - timedelta(minutes=1), holder="another-process",
+                             heartbeat_at=database_now(session) - timedelta(seconds=2)))
     with JiraSandbox(mode="cloud", now=NOW) as jira, SlackSandbox(bot_token=BOT_TOKEN) as slack:
         outcome = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
                                     team=team, now=NOW)

@@ -21,6 +21,7 @@ from govbot.features.surveys import fanout, repo, service
 from govbot.features.teams.service import apply_specs
 from govbot.runtime import Runtime, run_job
 from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec
+from tests.conftest import age_open_claims
 
 KEY = b"test-secret-key-0123456789"
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -403,7 +404,7 @@ def test_close_keeps_every_answer_and_refuses_twice(engine):
 # --- fan-out faults ---
 
 
-def test_killed_mid_fan_out_resumes_without_double_invitations(engine, monkeypatch):
+def test_killed_mid_fan_out_resumes_without_double_invitations(engine):
     team = _team(engine)
     survey = _start(engine, team)
     dying = Recorder(fail_from=3)
@@ -415,10 +416,7 @@ def test_killed_mid_fan_out_resumes_without_double_invitations(engine, monkeypat
                                     now=NOW + timedelta(minutes=1))
     assert report.in_flight >= 1  # the dead run's open claims wait for their lease
     later = Recorder()
-    from govbot.core import delivery as ledger
-
-    real_clock = ledger.wall_clock
-    monkeypatch.setattr(ledger, "wall_clock", lambda: real_clock() + timedelta(minutes=11))  # leases run out
+    age_open_claims(engine)  # the dead run's leases run out
     service.invite_members(engine=engine, survey_id=survey.id, team=team, send=later,
                            now=NOW + timedelta(minutes=11))
     everyone = dying.sent + soon.sent + later.sent

@@ -87,6 +87,8 @@ class AuditEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     prev_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    # Which key signed the hash (a public fingerprint, see core/keys.py); NULL for events from before key ids.
+    key_id: str | None = Field(default=None, max_length=16)
 
 
 class AuditHead(SQLModel, table=True):
@@ -102,6 +104,7 @@ class AuditHead(SQLModel, table=True):
     count: int
     last_hash: str = Field(sa_column=Column(String(64), nullable=False))
     mac: str = Field(sa_column=Column(String(64), nullable=False))
+    key_id: str | None = Field(default=None, max_length=16)
 
 
 class Delivery(SQLModel, table=True):
@@ -123,6 +126,9 @@ class Delivery(SQLModel, table=True):
     ref: str | None = Field(default=None, max_length=255)  # e.g. the Slack ts or Jira id the side effect produced
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Who holds an open claim, and when it last said it is alive, on the database's clock (core/leases.py).
+    holder: str | None = Field(default=None, max_length=80)
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class SprintOverride(SQLModel, table=True):

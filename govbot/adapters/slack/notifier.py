@@ -11,6 +11,7 @@ import time
 import urllib.error
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -73,6 +74,18 @@ class SlackNotifier:
         """Message a user directly (posting to the user id opens the DM; no conversations.open round trip)."""
         response = self.client.chat_postMessage(channel=user, text=text, blocks=_blocks(blocks))
         return response.get("ts")
+
+    def find_dm(self, *, user: str, since: datetime, matches: Callable[[dict[str, Any]], bool]) -> str | None:
+        """The ts of a message govbot sent this user since ``since`` that ``matches``, if any (a run that took
+        over a stopped one asks before sending again; needs the im:history scope)."""
+        channel = self.client.conversations_open(users=user)["channel"]["id"]
+        # A little earlier than the claim: the pod that claimed and Slack may not agree on the time.
+        oldest = (since - timedelta(minutes=5)).timestamp()
+        history = self.client.conversations_history(channel=channel, oldest=f"{oldest:.6f}", limit=200)
+        for message in history.get("messages") or []:
+            if message.get("bot_id") and matches(message):
+                return str(message["ts"])
+        return None
 
     def upload(self, *, channel: str, content: bytes, filename: str, title: str, comment: str | None = None,
                alt_text: str | None = None) -> str | None:

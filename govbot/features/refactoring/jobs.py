@@ -23,12 +23,20 @@ def plan_sprints(ctx: JobContext) -> str:
         # Each Jira write is committed with its record as it happens: end the transaction run_job opened, so
         # the planning lock (its own connection) can be taken on SQLite too.
         ctx.session.commit()
-    lock = nullcontext() if ctx.dry_run else sprints.plan_lock(engine=ctx.runtime.engine, team=ctx.team)
+    lock = nullcontext(None) if ctx.dry_run else sprints.plan_lock(engine=ctx.runtime.engine, team=ctx.team)
     try:
-        with lock:
+        with lock as still_planning:
+
+            def checkpoint() -> None:
+                # Each Jira write is committed with its record; before the next one, make sure the planning
+                # lease is still this run's.
+                ctx.session.commit()
+                if still_planning is not None:
+                    still_planning()
+
             report = sprints.plan_team_sprints(
                 session=ctx.session, tracker=tracker, key=ctx.key, team=ctx.team, now=ctx.now,
-                checkpoint=ctx.session.flush if ctx.dry_run else ctx.session.commit)
+                checkpoint=ctx.session.flush if ctx.dry_run else checkpoint)
     except PlanBusy as busy:
         return f"skipped: {busy}"
     except USER_FACING_ERRORS as error:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from govbot.core.board import (
     read_snapshot,
     store_anchor,
 )
+from govbot.core.leases import keeper_for
 from govbot.core.teams import StoredTeam
 from govbot.domain import cadence
 from govbot.domain.cadence import NumberedSprint, Share, SprintChange
@@ -48,7 +49,6 @@ DEFAULT_SPRINT_LENGTH_DAYS = 14
 MIN_SPRINT_LENGTH_DAYS, MAX_SPRINT_LENGTH_DAYS = 5, 28
 MAX_REASON_LENGTH = 500
 PLAN_LOCK_KIND = "lock:plan-sprints"
-PLAN_LOCK_LEASE = timedelta(minutes=10)
 ADOPTED_REASON = "found on the board by name: an earlier run created it and stopped before recording it"
 
 OverrideKind = Literal["skip", "postpone"]
@@ -270,23 +270,32 @@ def _adopt_unrecorded(*, session: Session, key: bytes, now: datetime, team: Stor
 
 
 @contextmanager
-def plan_lock(*, engine: Engine, team: StoredTeam, wait: float = 10.0, poll: float = 0.1) -> Iterator[None]:
+def plan_lock(*, engine: Engine, team: StoredTeam, wait: float | None = None,
+              poll: float = 0.1) -> Iterator[Callable[[], None]]:
     """Hold the team's planning lease (one plan run per team at a time, across processes).
 
     Two runs planning at once would both see a sprint missing and both create it. The lease lives in the
-    delivery ledger, so a process that dies holding it loses it after ``PLAN_LOCK_LEASE``. The caller must not
-    hold a database transaction open (on SQLite the ledger's own connection would wait for it).
+    delivery ledger and is heartbeated while this process lives, so a process that dies holding it loses it
+    within the failover time; by default a run waits that long for it. The block gets a ``check`` to call
+    between Jira writes: it raises PlanBusy once the lease may have passed to another process (this one was
+    cut off from the database), so two processes never plan at once. The caller must not hold a database
+    transaction open (on SQLite the ledger's own connection would wait for it).
     """
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + (wait if wait is not None else keeper_for(engine).timing.failover)
     lock_key = str(team.id)
-    while not (held := ledger.claim(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key, team_id=team.id,
-                                    lease=PLAN_LOCK_LEASE)):
+    while not (held := ledger.claim(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key, team_id=team.id)):
         if time.monotonic() >= deadline:
             raise PlanBusy(f"Another govbot run is planning the sprints of team {team.name} right now: it "
                            "applies the same plan, so nothing is lost; try again in a minute if needed.")
         time.sleep(poll)
+
+    def check() -> None:
+        if not ledger.holds(engine=engine, claim=held):
+            raise PlanBusy(f"This run lost the planning lease of team {team.name} (the database was out of "
+                           "reach): another run finishes the plan, so nothing is lost.")
+
     try:
-        yield
+        yield check
     finally:
         ledger.release(engine=engine, kind=PLAN_LOCK_KIND, key=lock_key, claim=held)
 

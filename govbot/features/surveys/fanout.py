@@ -25,6 +25,8 @@ class Undeliverable(Exception):
 
 
 Send = Callable[[str], str | None]
+# (user id, since when) -> the ts of the message a stopped run already delivered to that user, or None.
+AlreadySent = Callable[[str, datetime], str | None]
 
 
 @dataclass
@@ -37,10 +39,12 @@ class FanOutReport:
     undeliverable: int = 0
     failed: int = 0  # transient: the claim was given back, the next run sends it
     skipped: int = 0  # no longer needed (e.g. the person answered meanwhile) or stopped
+    recovered: int = 0  # sent by a process that died before recording it: found in Slack, not sent again
 
     def summary(self, noun: str) -> str:
         """One line for job summaries and replies."""
-        others = (("already sent", self.already_done), ("being sent by another run", self.in_flight),
+        others = (("already sent", self.already_done), ("found sent by a stopped run", self.recovered),
+                  ("being sent by another run", self.in_flight),
                   ("undeliverable", self.undeliverable), ("to retry on the next run", self.failed),
                   ("not needed any more", self.skipped))
         shown = [f"{value} {label}" for label, value in others if value]
@@ -57,12 +61,15 @@ def fan_out(
     team_id: int,
     workers: int,
     still_wanted: Callable[[str], bool] | None = None,
+    already_sent: AlreadySent | None = None,
 ) -> FanOutReport:
     """Send to every (ledger key, user id) at most once: claim, send, complete (or give the claim back).
 
-    A process killed between claim and complete leaves a claim that the next run takes over once its lease
-    has expired; everyone never claimed is simply sent to by the next run. Rate limits are the client's job
-    (its retry handler waits out each 429's Retry-After).
+    A process killed between claim and complete leaves a claim that the next run takes over once the dead
+    process's heartbeat is stale; everyone never claimed is simply sent to by the next run. Whether the dead
+    process got its message out before it died, only Slack knows: for a claim taken over, ``already_sent``
+    asks it (the DM's history since that claim) and records the message found instead of sending it again.
+    Rate limits are the client's job (its retry handler waits out each 429's Retry-After).
     """
     stop = threading.Event()
     outcomes: Counter[str] = Counter()
@@ -71,9 +78,15 @@ def fan_out(
     def deliver(claim_key: str, user_id: str) -> str:
         if stop.is_set():
             return "skipped"
-        if not ledger.claim(engine=engine, kind=kind, key=claim_key, team_id=team_id):
+        held = ledger.claim(engine=engine, kind=kind, key=claim_key, team_id=team_id)
+        if held is None:
             return "in_flight"
         try:
+            if held.taken_over_from is not None and already_sent is not None:
+                found = already_sent(user_id, held.taken_over_from)
+                if found is not None:
+                    ledger.complete(engine=engine, kind=kind, key=claim_key, now=now, ref=found)
+                    return "recovered"
             if still_wanted is not None and not still_wanted(user_id):
                 ledger.release(engine=engine, kind=kind, key=claim_key)
                 return "skipped"
@@ -88,8 +101,10 @@ def fan_out(
             ledger.release(engine=engine, kind=kind, key=claim_key)
             return "failed"
         except BaseException:
-            # The process is going down (e.g. interrupted): stop claiming; the open claim waits for its lease.
+            # The process is going down (e.g. interrupted): stop claiming, and let the open claim go stale (the
+            # message may or may not have reached Slack: the run that takes it over asks).
             stop.set()
+            ledger.abandon(engine=engine, claim=held)
             raise
         ledger.complete(engine=engine, kind=kind, key=claim_key, now=now, ref=ref)
         return "sent"
@@ -103,6 +118,6 @@ def fan_out(
         futures = [pool.submit(one, target) for target in targets]
     for future in futures:
         future.result()  # re-raises what stopped a worker (e.g. an interrupt), after the others have finished
-    return FanOutReport(sent=outcomes["sent"], in_flight=outcomes["in_flight"],
+    return FanOutReport(sent=outcomes["sent"], in_flight=outcomes["in_flight"], recovered=outcomes["recovered"],
                         undeliverable=outcomes["undeliverable"], failed=outcomes["failed"],
                         skipped=outcomes["skipped"])

@@ -7,6 +7,7 @@ when something is due. The `/govbot survey` commands in ``slack.py`` send throug
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from govbot.adapters.db.tables import Survey
 from govbot.adapters.scheduler.triggers import RRuleTrigger, every_minutes
+from govbot.adapters.slack.ids import ActionId
 from govbot.adapters.slack.notifier import Notifier, SlackNotifier
 from govbot.core import audit
 from govbot.core.jobs import JobContext, JobSpec
@@ -77,6 +79,30 @@ def invitation_sender(
     return send
 
 
+def invitation_finder(notifier: Notifier, *, survey: Survey, team: StoredTeam) -> fanout.AlreadySent | None:
+    """An ``already_sent(user_id, since)`` that looks for this survey's invitation in the member's DM, so that a
+    run taking over a stopped one never sends an invitation twice (None where Slack cannot be asked)."""
+    if not isinstance(notifier, SlackNotifier):
+        return None
+    assert survey.id is not None
+    text, _ = ui.invitation_message(
+        survey_id=survey.id, team_name=team.name, questions=len(active_items(survey.disabled_items)),
+        closes=ui.when_text(survey.closes_at, team.spec.timezone), k=team.settings.anonymity_min_responses,
+    )
+    button_value = str(survey.id)
+
+    def is_invitation(message: dict[str, Any]) -> bool:
+        buttons = [element for block in message.get("blocks") or [] for element in block.get("elements") or []
+                   if isinstance(element, dict)]
+        return message.get("text") == text and any(
+            b.get("action_id") == ActionId.SURVEY_OPEN and b.get("value") == button_value for b in buttons)
+
+    def already_sent(user_id: str, since: datetime) -> str | None:
+        return notifier.find_dm(user=user_id, since=since, matches=is_invitation)
+
+    return already_sent
+
+
 def results_text(team: StoredTeam, found: repo.ClosedResults) -> ui.ResultsText:
     closed_at = found.survey.closed_at or found.survey.closes_at
     return ui.ResultsText(team_name=team.name, closed=ui.when_text(closed_at, team.spec.timezone),
@@ -116,9 +142,11 @@ def _invite(ctx: JobContext, survey: Survey) -> str:
     # Commit first: the survey must exist before anyone can click its button, and on SQLite the fan-out's
     # ledger writes need the write lock this session holds.
     ctx.session.commit()
-    send = invitation_sender(fanout_notifier(ctx.notifier), survey=survey, team=ctx.team)
-    report = service.invite_members(engine=ctx.runtime.engine, survey_id=survey.id, team=ctx.team, send=send,
-                                    now=ctx.now)
+    notifier = fanout_notifier(ctx.notifier)
+    report = service.invite_members(
+        engine=ctx.runtime.engine, survey_id=survey.id, team=ctx.team, now=ctx.now,
+        send=invitation_sender(notifier, survey=survey, team=ctx.team),
+        already_sent=invitation_finder(notifier, survey=survey, team=ctx.team))
     return report.summary("invitations")
 
 
@@ -150,6 +178,7 @@ def remind_survey(ctx: JobContext) -> str:
     invites = service.invite_members(
         engine=ctx.runtime.engine, survey_id=survey.id, team=ctx.team, now=ctx.now,
         send=invitation_sender(notifier, survey=survey, team=ctx.team),
+        already_sent=invitation_finder(notifier, survey=survey, team=ctx.team),
     )
     if not due:
         return f"{invites.summary('invitations')}; reminder due {survey.remind_at.isoformat()}"

@@ -34,7 +34,7 @@ from govbot.core import delivery as ledger
 from govbot.core.teams import StoredTeam
 from govbot.domain import surveys as domain
 from govbot.domain.schedule import anchor_in, latest_at_or_before, zone
-from govbot.features.surveys.fanout import FANOUT_WORKERS, FanOutReport, Send, fan_out
+from govbot.features.surveys.fanout import FANOUT_WORKERS, AlreadySent, FanOutReport, Send, fan_out
 from govbot.features.surveys.repo import (
     KIND_CLOSE_NOTE,
     KIND_INVITE,
@@ -190,7 +190,7 @@ def start_scheduled(
 
 def invite_members(
     *, engine: Engine, survey_id: int, team: StoredTeam, send: Send, now: datetime,
-    workers: int = FANOUT_WORKERS,
+    workers: int = FANOUT_WORKERS, already_sent: AlreadySent | None = None,
 ) -> FanOutReport:
     """DM every member not yet invited to this open survey, each exactly once; resumable at any point."""
     with Session(engine) as session:
@@ -200,7 +200,7 @@ def invite_members(
         pending = pending_invitees(session=session, survey_id=survey_id, team=team)
     targets = [(invitation_key(survey_id, user), user) for user in pending]
     report = fan_out(engine=engine, kind=KIND_INVITE, targets=targets, send=send, now=now, team_id=team.id,
-                      workers=workers)
+                     workers=workers, already_sent=already_sent)
     report.already_done = len(team.spec.members) - len(pending)
     with session_scope(engine) as session:
         delivered = len(delivered_invitations(session=session, survey_id=survey_id))

@@ -25,7 +25,14 @@ from govbot.core.teams import StoredTeam
 from govbot.domain.surveys import active_items
 from govbot.features.surveys import messages as ui
 from govbot.features.surveys import repo, service
-from govbot.features.surveys.jobs import announce, close_note, fanout_client, invitation_sender, results_text
+from govbot.features.surveys.jobs import (
+    announce,
+    close_note,
+    fanout_client,
+    invitation_finder,
+    invitation_sender,
+    results_text,
+)
 
 
 def _disabled_option(value: str | bool | None) -> list[str] | None:
@@ -64,9 +71,11 @@ def _survey_start(ctx: CommandContext) -> None:
     ctx.reply(f"Survey started for team `{team.name}`, {_asked_text(survey)}: inviting "
               f"{len(team.spec.members)} members by DM now. Non-responders get one reminder "
               f"{ui.when_text(survey.remind_at, tz)}; it closes {ui.when_text(survey.closes_at, tz)}.")
-    send = invitation_sender(SlackNotifier(fanout_client(ctx.runtime.slack)), survey=survey, team=team)
-    report = service.invite_members(engine=ctx.runtime.engine, survey_id=survey.id, team=team, send=send,
-                                    now=ctx.now)
+    notifier = SlackNotifier(fanout_client(ctx.runtime.slack))
+    report = service.invite_members(
+        engine=ctx.runtime.engine, survey_id=survey.id, team=team, now=ctx.now,
+        send=invitation_sender(notifier, survey=survey, team=team),
+        already_sent=invitation_finder(notifier, survey=survey, team=team))
     ctx.reply(f"Survey invitations for team `{team.name}`: {report.summary('invitations')}.")
 
 
