@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from govbot.adapters.scheduler.health import HealthServer, create_health_app
 from govbot.adapters.slack.server import serve
 from govbot.config import ConfigError
 from govbot.core.board import USER_FACING_ERRORS
@@ -123,13 +124,21 @@ def serve_command(
 
 
 @app.command("scheduler")
-def scheduler_command() -> None:
-    """Run only the scheduler (for deployments with separate web and scheduler processes)."""
+def scheduler_command(
+    host: Annotated[str, typer.Option(help="address of /healthz and /metrics")] = "0.0.0.0",  # noqa: S104
+) -> None:
+    """Run only the scheduler (for deployments with separate web and scheduler processes).
+
+    One scheduler process leads (runs the jobs), the others stand by; /healthz and /metrics are on GOVBOT_PORT.
+    SIGTERM releases the lead at once and hands the running job back.
+    """
     s = settings()
     setup_logging(s.log_format)
     if s.database_url.startswith("sqlite"):
         upgrade_schema(s)
     service = create_scheduler(build_runtime(s))
+    http = HealthServer(create_health_app(alive=service.alive, leading=lambda: service.leading), host=host,
+                        port=s.port).start()
     service.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -140,6 +149,7 @@ def scheduler_command() -> None:
         pass
     finally:
         service.stop()
+        http.stop()
 
 
 @app.command("demo")

@@ -142,13 +142,24 @@ def run_job(
     return jobs.run_job(runtime, spec, team_name, now=now, dry_run=dry_run, echo=echo, notifier=notifier)
 
 
-def run_scheduled(runtime: Runtime, features: Sequence[Feature], kind: str, team_name: str) -> None:
-    """What the scheduler runs for a (kind, team): reads the clock once and runs the job."""
+def _run_logged(runtime: Runtime, features: Sequence[Feature], kind: str, team_name: str, now: datetime) -> None:
     try:
-        summary = run_job(runtime, kind, team_name, now=runtime.clock(), echo=log.info, features=features)
+        summary = run_job(runtime, kind, team_name, now=now, echo=log.info, features=features)
         log.info("job %s for team %s: %s", kind, team_name, summary)
     except UnknownTeam:
         log.warning("job %s skipped: team %s no longer exists", kind, team_name)
+
+
+def run_scheduled(runtime: Runtime, features: Sequence[Feature], kind: str, team_name: str) -> None:
+    """What the scheduler runs for a (kind, team): reads the clock once and runs the job under its job-run
+    claim (so a run its process could not finish is resumed by the next leader)."""
+    jobs.run_claimed(engine=runtime.engine, kind=kind, team_name=team_name, now=runtime.clock(),
+                     run=partial(_run_logged, runtime, features, kind, team_name))
+
+
+def resume_scheduled(runtime: Runtime, features: Sequence[Feature], key: str) -> None:
+    """What the leader runs for a job run a stopped process left unfinished: the same job, the same ``now``."""
+    jobs.resume_run(engine=runtime.engine, key=key, run=partial(_run_logged, runtime, features))
 
 
 def scheduled_jobs(runtime: Runtime, features: Sequence[Feature] = FEATURES) -> list[TeamJob]:
@@ -160,10 +171,19 @@ def scheduled_jobs(runtime: Runtime, features: Sequence[Feature] = FEATURES) -> 
 
 
 def create_scheduler(runtime: Runtime, features: Sequence[Feature] = FEATURES,
-                     retry_seconds: float = 15.0) -> SchedulerService:
-    """The scheduler service for this runtime (started by the caller), re-synced on every settings change."""
+                     poll_seconds: float | None = None) -> SchedulerService:
+    """The scheduler service for this runtime (started by the caller), re-synced on every settings change.
+
+    It looks every GOVBOT_FAILOVER_SECONDS / 6 (or ``poll_seconds``): a standby for the lock, the leader for
+    job runs a stopped process left unfinished.
+    """
+    keeper = keeper_for(runtime.engine, failover_seconds=runtime.settings.failover_seconds)
     service = SchedulerService(engine=runtime.engine, run=partial(run_scheduled, runtime, features),
-                               wanted=partial(scheduled_jobs, runtime, features), retry_seconds=retry_seconds)
+                               wanted=partial(scheduled_jobs, runtime, features),
+                               interrupted=partial(jobs.interrupted_runs, engine=runtime.engine),
+                               resume=partial(resume_scheduled, runtime, features), keeper=keeper,
+                               poll_seconds=poll_seconds or keeper.timing.poll_every,
+                               failover_seconds=runtime.settings.failover_seconds)
     runtime.events.settings_changed.connect(service.on_settings_changed)
     return service
 

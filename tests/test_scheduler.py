@@ -154,7 +154,7 @@ def test_scheduler_service_runs_persisted_team_jobs(runtime):
 
     every_second = JobSpec("probe", "test probe", quiet_probe,
                            lambda team: IntervalTrigger(seconds=1, timezone=team.spec.timezone))
-    service = create_scheduler(runtime, (*FEATURES, Feature("probe", jobs=(every_second,))), retry_seconds=0.1)
+    service = create_scheduler(runtime, (*FEATURES, Feature("probe", jobs=(every_second,))), poll_seconds=0.1)
     service.start()
     try:
         deadline = time.monotonic() + 15

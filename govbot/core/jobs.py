@@ -8,22 +8,27 @@ under ``--dry-run``. It returns a one-line summary. Nothing below the job reads 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from govbot.adapters.slack.notifier import Notifier, RecordingNotifier, SlackNotifier
-from govbot.core import teams
+from govbot.core import delivery, teams
 from govbot.core.deps import Runtime
+from govbot.core.leases import database_now, keeper_for
 from govbot.core.teams import StoredTeam
+from govbot.logs import log_context
+from govbot.metrics import JOB_RUNS, JOB_SECONDS, JOBS_RESUMED
 
-JOB_RUNS = Counter("govbot_job_runs_total", "Job runs by kind and outcome", ["kind", "outcome"])
-JOB_SECONDS = Histogram("govbot_job_seconds", "Job run time by kind", ["kind"])
+log = logging.getLogger(__name__)
+
+JOB_RUN_KIND = "job-run"  # delivery ledger kind of a running scheduled job; key "<kind>:<team>", ref its now
 
 
 class UnknownJob(LookupError):
@@ -125,3 +130,53 @@ def run_job(
             JOB_SECONDS.labels(spec.kind).observe(time.monotonic() - started)
     JOB_RUNS.labels(spec.kind, "ok").inc()
     return summary
+
+
+# --- scheduled runs: one at a time per (kind, team) across processes, resumed when their process stops
+#
+# A scheduled run holds a ``job-run`` claim in the delivery ledger for (kind, team) that records its ``now``. A
+# run whose process died (its heartbeat stopped) or stopped (SIGTERM: it handed the claim back) is found by the
+# leader (``interrupted_runs``) and run again with the same ``now`` (``resume_run``). The jobs are idempotent per
+# occurrence, so the second run does exactly what the first left undone.
+
+
+def run_claimed(*, engine: Engine, kind: str, team_name: str, now: datetime, run: Callable[[datetime], None],
+                held: delivery.Claim | None = None) -> None:
+    """Run ``run(now)`` under the (kind, team) job-run claim (taken here unless ``held``), then give it back."""
+    if held is None:
+        held = delivery.claim(engine=engine, kind=JOB_RUN_KIND, key=f"{kind}:{team_name}", ref=now.isoformat())
+        if held is None:
+            log.info("job %s for team %s not started: another run of it is in progress", kind, team_name)
+            return
+    with log_context(job_id=f"{kind}:{team_name}:{now.astimezone().strftime('%Y%m%dT%H%M%S%z')}"):
+        try:
+            run(now)
+        finally:
+            if keeper_for(engine).draining:
+                # Stopping: what the run did not start is left to the next leader, which resumes it at once.
+                delivery.hand_back(engine=engine, claim=held)
+                log.info("job %s for team %s handed back to the next leader", kind, team_name)
+            else:
+                delivery.release(engine=engine, kind=JOB_RUN_KIND, key=held.key, claim=held)
+
+
+def interrupted_runs(*, engine: Engine) -> list[str]:
+    """Keys ("<kind>:<team>") of job runs whose process died or handed them back (their heartbeat is stale)."""
+    stale_after = keeper_for(engine).timing.stale_after
+    with Session(engine) as session:
+        now = database_now(session)
+        return [row.key for row in delivery.open_claims(session=session, kind=JOB_RUN_KIND)
+                if now - (row.heartbeat_at or row.claimed_at) >= stale_after]
+
+
+def resume_run(*, engine: Engine, key: str, run: Callable[[str, str, datetime], None]) -> None:
+    """Take over an interrupted job run and run it again, as ``run(kind, team, now)`` with the ``now`` it had."""
+    held = delivery.claim(engine=engine, kind=JOB_RUN_KIND, key=key)
+    if held is None or held.ref is None:
+        return  # resumed by another process meanwhile, or live after all
+    kind, _, team_name = key.partition(":")
+    now = datetime.fromisoformat(held.ref)
+    JOBS_RESUMED.labels(kind).inc()
+    log.info("job %s for team %s resumed: its run of %s was interrupted", kind, team_name, held.ref)
+    run_claimed(engine=engine, kind=kind, team_name=team_name, now=now, held=held,
+                run=lambda at: run(kind, team_name, at))

@@ -3,8 +3,11 @@
 Job ids are explicit (``"<kind>:<team>"``) and added with ``replace_existing``, so restarts and re-syncs never
 duplicate a job; ``coalesce`` folds a backlog of missed runs into one; ``misfire_grace_time`` lets a run that was
 due while the process was down still happen when it comes back. Only one process runs jobs: on PostgreSQL a
-session advisory lock, on SQLite a file lock beside the database; others wait and take over if the leader dies.
-Every job is idempotent on its own (see ``govbot.core.delivery``), so even two leaders would not act twice.
+session advisory lock (it dies with the leader's database session), on SQLite a file lock beside the database.
+Every scheduler process looks every GOVBOT_FAILOVER_SECONDS / 6: a standby for the lock, the leader for a lock
+it lost (it pauses at once) and for job runs a dead or stopping process left unfinished (it resumes them, with
+their own ``now``: see ``govbot.core.jobs``). Every job is idempotent on its own (see ``govbot.core.delivery``),
+so even two leaders for a moment would not act twice.
 
 The job store keeps a textual reference to ``scheduled`` and the (kind, team name) arguments, nothing else that
 would need pickling. ``TeamJobStore`` points each job it loads at the ``run`` callable this process was given,
@@ -19,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -27,6 +30,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from govbot.metrics import LEADER, LEADER_CHANGES
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,9 @@ class TeamJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
 class LeaderLock:
     """Held by the one process that runs jobs."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, failover_seconds: float = 30.0):
         self.engine = engine
+        self.failover_seconds = failover_seconds
         self._connection: Any = None
         self._file: Any = None
 
@@ -83,6 +89,7 @@ class LeaderLock:
             # Autocommit: a session lock needs no transaction, and an "idle in transaction" connection is what
             # managed PostgreSQL terminates first (which would silently end the leadership).
             connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._detect_dead_peer(connection)
             if connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
                 self._connection = connection
                 return True
@@ -99,6 +106,18 @@ class LeaderLock:
             return False
         self._file = handle
         return True
+
+    def _detect_dead_peer(self, connection: Any) -> None:
+        """Let the server notice within the failover time that this session's machine is gone (a node that dies
+        sends no FIN): TCP keepalives on the session, so the lock is freed and a standby can lead."""
+        failover = self.failover_seconds
+        options = {"tcp_keepalives_idle": failover / 3, "tcp_keepalives_interval": failover / 10,
+                   "tcp_keepalives_count": 3, "tcp_user_timeout": failover * 2 / 3 * 1000}
+        for name, value in options.items():
+            try:
+                connection.execute(text(f"SET {name} = {max(1, int(value))}"))
+            except Exception:  # e.g. a server without tcp_user_timeout: keep its default
+                log.debug("could not set %s on the leader session", name)
 
     def still_held(self) -> bool:
         """Whether the lock is still ours (the PostgreSQL session that holds it may have been terminated)."""
@@ -147,62 +166,111 @@ def sync_team_jobs(scheduler: BackgroundScheduler, wanted: list[TeamJob]) -> int
     return len(ids)
 
 
+class Drainable(Protocol):
+    """This process's leases (``govbot.core.leases.LeaseKeeper``): told to take no new work on stop."""
+
+    def drain(self) -> None: ...
+
+
 class SchedulerService:
-    """Starts the scheduler when this process becomes leader, and keeps team jobs in sync."""
+    """Leads the scheduler while this process holds the lock; stands by otherwise; hands over on stop."""
 
     def __init__(self, *, engine: Engine, run: RunTeamJob, wanted: Callable[[], list[TeamJob]],
-                 retry_seconds: float = 15.0):
+                 interrupted: Callable[[], list[str]], resume: Callable[[str], None], keeper: Drainable,
+                 poll_seconds: float = 5.0, failover_seconds: float = 30.0):
         self.wanted = wanted
-        self.lock = LeaderLock(engine)
+        self.interrupted = interrupted
+        self.resume = resume
+        self.keeper = keeper
+        self.lock = LeaderLock(engine, failover_seconds=failover_seconds)
         self.scheduler = build_scheduler(engine, run)
-        self.retry_seconds = retry_seconds
+        self.poll_seconds = poll_seconds
+        self.leading = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._change = threading.Lock()
 
     def start(self) -> None:
-        """Begin (becoming leader now or as soon as the current leader goes away)."""
-        self._thread = threading.Thread(target=self._lead, name="govbot-scheduler-leader", daemon=True)
+        """Begin: lead now, or stand by and lead as soon as the current leader goes away."""
+        LEADER.set(0)
+        self._thread = threading.Thread(target=self._watch, name="govbot-scheduler-leader", daemon=True)
         self._thread.start()
 
-    def _lead(self) -> None:
+    def alive(self) -> bool:
+        """Whether the watch loop runs (the liveness of a scheduler process)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _watch(self) -> None:
         while not self._stop.is_set():
-            if self.lock.acquire():
-                log.info("this process runs the scheduler")
+            try:
+                if not self.leading:
+                    if self.lock.acquire():
+                        self._take_lead()
+                elif not self.lock.still_held():
+                    log.error("the scheduler lost its leader lock; pausing jobs until it can lead again")
+                    self._step_down()
+                else:
+                    self.resume_interrupted()
+            except Exception:  # the database may be away for a while: try again at the next look
+                log.exception("scheduler leadership check failed; retrying")
+            self._stop.wait(self.poll_seconds)
+
+    def _take_lead(self) -> None:
+        with self._change:
+            if self._stop.is_set():
+                self.lock.release()
+                return
+            self.leading = True
+            LEADER.set(1)
+            LEADER_CHANGES.inc()
+            log.info("this process runs the scheduler")
+            if not self.scheduler.running:
                 self.scheduler.start()
                 self.scheduler.add_job(self.resync, "interval", minutes=5, id=SYNC_JOB_ID, replace_existing=True,
                                        jobstore="internal")
-                count = self.resync()
-                log.info("scheduled %d team jobs", count)
-                return
-            self._stop.wait(self.retry_seconds)
+            else:
+                self.scheduler.resume()
+        log.info("scheduled %d team jobs", self.resync())
+        self.resume_interrupted()
+
+    def _step_down(self) -> None:
+        with self._change:
+            if self.scheduler.running:
+                self.scheduler.pause()
+            self.lock.release()
+            self.leading = False
+            LEADER.set(0)
+
+    def resume_interrupted(self) -> int:
+        """Queue the job runs a dead or stopping process left unfinished (each is resumed once)."""
+        keys = self.interrupted()
+        for key in keys:
+            self.scheduler.add_job(self.resume, trigger="date", args=[key], id=f"resume:{key}",
+                                   name=f"resume:{key}", jobstore="internal", replace_existing=True,
+                                   misfire_grace_time=None)
+        return len(keys)
 
     def resync(self) -> int:
-        """Re-read the teams and (re)schedule their jobs; step down if leadership was lost meanwhile."""
-        if not self.lock.still_held():
-            log.error("the scheduler lost its leader lock; pausing jobs until it can lead again")
-            self.scheduler.pause()
-            self.lock.release()
-            threading.Thread(target=self._regain, name="govbot-scheduler-regain", daemon=True).start()
-            return 0
-        return sync_team_jobs(self.scheduler, self.wanted())
-
-    def _regain(self) -> None:
-        while not self._stop.is_set():
-            if self.lock.acquire():
-                log.info("this process runs the scheduler again")
-                self.scheduler.resume()
-                sync_team_jobs(self.scheduler, self.wanted())
-                return
-            self._stop.wait(self.retry_seconds)
+        """Re-read the teams and (re)schedule their jobs (the leader only)."""
+        return sync_team_jobs(self.scheduler, self.wanted()) if self.leading else 0
 
     def on_settings_changed(self, team_name: str) -> None:
         """A team's schedules may have changed: re-sync (only the leader has anything to re-sync)."""
-        if self.scheduler.running:
+        if self.leading:
             self.resync()
 
     def stop(self) -> None:
-        """Stop running jobs and give up leadership."""
+        """Stop (SIGTERM): take no new work, release the lock at once so the standby leads, and let the running
+        job end: it finishes what it has started and hands the rest back to the next leader."""
         self._stop.set()
+        self.keeper.drain()
+        with self._change:
+            if self.scheduler.running:
+                self.scheduler.pause()
+            self.lock.release()
+            was_leading, self.leading = self.leading, False
+            LEADER.set(0)
+        if was_leading:
+            log.info("scheduler lock released; the standby takes over")
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)  # let a running job finish its transaction
-        self.lock.release()
+            self.scheduler.shutdown(wait=True)

@@ -10,6 +10,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from govbot.config import Settings
+from govbot.metrics import SlackCallMeter
 
 
 def make_slack_client(settings: Settings, *, max_rate_limit_retries: int = 6) -> WebClient:
@@ -20,6 +21,7 @@ def make_slack_client(settings: Settings, *, max_rate_limit_retries: int = 6) ->
         base_url=settings.slack_api_url,
         timeout=15,
         retry_handlers=[
+            SlackCallMeter(),  # first: it sees every attempt (and every 429) for the metrics
             ConnectionErrorRetryHandler(max_retry_count=3),
             RateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),
             ServerErrorRetryHandler(max_retry_count=3),

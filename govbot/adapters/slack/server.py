@@ -1,4 +1,4 @@
-"""The HTTP face of govbot: `POST /slack/events`, `GET /healthz`, `GET /metrics`, served by uvicorn.
+"""The HTTP face of govbot: `POST /slack/events`, `GET /healthz`, `GET /readyz`, `GET /metrics`, served by uvicorn.
 
 bolt's own ``app.start()`` is a development server, and its Starlette adapter runs the sync App on the event loop
 thread; this endpoint checks the signature first (401, nothing parsed), refuses a body it cannot parse (400,
@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import time
+import uuid
 from urllib.parse import parse_qs
 
 import uvicorn
@@ -25,10 +26,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from govbot.adapters.db.migrate import schema_is_current
 from govbot.config import Settings
+from govbot.logs import log_context
 
 log = logging.getLogger(__name__)
 
+GRACEFUL_SHUTDOWN_SECONDS = 20  # below the pods' terminationGracePeriodSeconds (30)
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger before reading it all.
 
 
@@ -44,6 +48,22 @@ def _parsable(body: bytes, content_type: str) -> bool:
         return bool(form)
     except (UnicodeDecodeError, ValueError):
         return False
+
+
+def slack_request_id(body: bytes, content_type: str) -> str:
+    """Slack's own id of a request, for the logs: the event id of an event, the trigger id of a command or an
+    interaction; a random one when it has neither."""
+    try:
+        decoded = body.decode("utf-8")
+        if "application/json" in content_type:
+            fields = json.loads(decoded)
+        else:
+            form = {k: v[0] for k, v in parse_qs(decoded).items()}
+            fields = json.loads(form["payload"]) if "payload" in form else form
+        found = (fields.get("event_id") or fields.get("trigger_id")) if isinstance(fields, dict) else None
+    except (UnicodeDecodeError, ValueError):
+        found = None
+    return str(found)[:64] if found else f"req-{uuid.uuid4().hex[:12]}"
 
 
 def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float) -> bool:
@@ -79,7 +99,8 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
             query=request.url.query,
             headers={k: [v] for k, v in request.headers.items()},
         )
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        with log_context(slack_request=slack_request_id(body, content_type)):
+            bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,
@@ -94,12 +115,25 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    async def readyz(_: Request) -> Response:
+        try:
+            current = await run_in_threadpool(schema_is_current, engine)
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc.__class__.__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        if not current:
+            # A pod of a newer govbot than the schema (its migration Job has not run yet) takes no traffic.
+            return JSONResponse({"status": "error", "database": "ok",
+                                 "schema": "not at this version's head: run `govbot db upgrade`"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "schema": "current"})
+
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ])
 
@@ -113,4 +147,6 @@ def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0
           port: int = 3000) -> None:
     """Run the HTTP server until interrupted."""
     web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app)
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False)
+    # SIGTERM: uvicorn stops accepting, lets the requests in flight finish (at most this long), then returns.
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)

@@ -30,6 +30,7 @@ from jira.resilientsession import parse_errors
 from urllib3.exceptions import NewConnectionError
 
 from govbot.domain.work import SprintState
+from govbot.metrics import count_jira_attempt
 
 T = TypeVar("T")
 
@@ -217,9 +218,12 @@ class JiraClient:
             with self._lock:
                 self.calls += 1
             try:
-                return send()
+                answer = send()
+                count_jira_attempt("ok")
+                return answer
             except JIRAError as error:
                 status = error.status_code
+                count_jira_attempt(status)
                 retryable = status in (RETRYABLE_STATUSES if idempotent else NOT_PROCESSED_STATUSES)
                 delay = self._delay(attempt, error.response) if retryable else None
                 if delay is None or attempt >= self._max_retries:
@@ -230,6 +234,7 @@ class JiraClient:
                     "points at Jira's base URL."
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as error:
+                count_jira_attempt("unreachable")
                 if attempt >= self._max_retries or not (idempotent or _never_reached_jira(error)):
                     raise self._unreachable(error, action, idempotent, attempt + 1) from None
                 delay = self._backoff(attempt)
