@@ -159,3 +159,13 @@ def test_the_renderer_merges_like_kustomize():
     assert split_image("registry:5000/team/govbot:1.2@sha256:ab") == ("registry:5000/team/govbot", "1.2",
                                                                       "sha256:ab")
     assert split_image("registry:5000/govbot") == ("registry:5000/govbot", None, None)
+
+
+def test_scheduler_probes_point_at_endpoints_the_scheduler_serves(objects):
+    from govbot.adapters.scheduler.health import create_health_app
+
+    container = pod_spec(one(objects, "Deployment", "govbot-scheduler"))["containers"][0]
+    paths = {container["readinessProbe"]["httpGet"]["path"], container["livenessProbe"]["httpGet"]["path"]}
+    routes = {route.path for route in create_health_app(alive=lambda: True, leading=lambda: False).routes}
+    assert paths <= routes and "/metrics" in routes
+    assert one(objects, "ConfigMap", "govbot")["data"]["GOVBOT_FAILOVER_SECONDS"] == "30"
