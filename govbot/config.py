@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from govbot.domain.keys import Keyring
+
 SLACK_USER = r"^[UW][A-Z0-9]{2,20}$"  # a Slack user id (U…, or W… on Enterprise Grid)
 SLACK_USER_ID = re.compile(SLACK_USER)
 
@@ -161,15 +163,12 @@ class Settings(BaseSettings):
                 "JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Data Center) are not set: set one of them."
             )
 
-    def secret_key_bytes(self) -> bytes:
-        """The key for participation hashes and the audit chain."""
+    def secret_key_bytes(self) -> Keyring:
+        """The key for participation hashes and the audit chain (with GOVBOT_VERIFY_SECRET_KEYS for checking)."""
         if self.secret_key is None:
             raise ConfigError("GOVBOT_SECRET_KEY is not set: generate one with `openssl rand -hex 32`.")
-        return self.secret_key.get_secret_value().encode()
-
-    def verify_keys_bytes(self) -> tuple[bytes, ...]:
-        """The keys accepted when checking besides GOVBOT_SECRET_KEY (GOVBOT_VERIFY_SECRET_KEYS)."""
-        return tuple(key.get_secret_value().encode() for key in self.verify_secret_keys)
+        return Keyring(self.secret_key.get_secret_value().encode(),
+                       [key.get_secret_value().encode() for key in self.verify_secret_keys])
 
 
 SANDBOX_SECRET_KEY = "govbot-sandbox-secret-key-not-for-production"  # noqa: S105 - refused outside the sandbox

@@ -5,6 +5,12 @@ HMAC-SHA256(GOVBOT_SECRET_KEY, prev_hash + canonical JSON of the event). Keying 
 with write access to the database but not the key cannot re-forge a consistent chain after editing a row.
 ``prev_hash`` is unique, so two writers racing to append after the same event cannot both succeed: the loser
 re-reads the tip and appends after the winner (the chain never forks).
+
+Each event (and the tip) records the id of the key that signed it, so the chain survives a rotation of
+GOVBOT_SECRET_KEY: ``verify`` checks every event with the key that wrote it, among GOVBOT_SECRET_KEY and
+GOVBOT_VERIFY_SECRET_KEYS (see ``govbot.domain.keys``). Events written before key ids existed are checked with
+each known key. Once every process signs with the new key, ``seal_key`` appends a ``audit.key_sealed`` event:
+from there on only that key is accepted, so a retired key (perhaps the leaked one) cannot sign new events.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from govbot.adapters.db.tables import AuditEvent, AuditHead
+from govbot.domain.keys import checking_keys, find_key, key_id
 
 GENESIS = "0" * 64
+KEY_SEALED = "audit.key_sealed"
 SYSTEM = "system"
 FIELDS = ("id", "at", "actor", "team", "action", "target", "before", "after", "reason", "prev_hash", "hash")
 
@@ -83,6 +91,7 @@ def record(
             reason=reason,
             prev_hash=prev_hash,
             hash="",
+            key_id=key_id(key),
         )
         event.hash = _digest(key, prev_hash, event)
         savepoint = session.begin_nested()
@@ -115,6 +124,7 @@ def _advance_head(session: Session, key: bytes, last_hash: str) -> None:
         head.count += 1
         head.last_hash = last_hash
     head.mac = _head_mac(key, head.count, head.last_hash)
+    head.key_id = key_id(key)
     session.add(head)
     session.flush()
 
@@ -129,30 +139,65 @@ class ChainReport:
     event_id: int | None = None
 
 
+def _keys_for(key: bytes, recorded_id: str | None) -> tuple[bytes, ...]:
+    """The keys that may have signed a record: the one its key id names, or every known key for old records."""
+    if recorded_id is None:
+        return checking_keys(key)
+    found = find_key(key, recorded_id)
+    return (found,) if found is not None else ()
+
+
+def _missing_key(what: str, recorded_id: str) -> str:
+    return (f"{what} was signed with key {recorded_id}, which is neither GOVBOT_SECRET_KEY nor in "
+            "GOVBOT_VERIFY_SECRET_KEYS: add the key it was written with to GOVBOT_VERIFY_SECRET_KEYS")
+
+
 def verify(*, session: Session, key: bytes) -> ChainReport:
     """Walk the chain in id order and report the first edited, deleted, inserted or reordered event."""
     expected_prev = GENESIS
     checked = 0
+    sealed: str | None = None  # after an audit.key_sealed event, the only key id accepted
     for event in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
         if event.prev_hash != expected_prev:
             return ChainReport(False, checked, f"event {event.id} does not follow the event before it "
                                "(an event was deleted, inserted or reordered here)", event.id)
-        if not hmac.compare_digest(_digest(key, event.prev_hash, event), event.hash):
+        if sealed is not None and event.key_id != sealed:
+            return ChainReport(False, checked, f"event {event.id} was signed with key {event.key_id}, but key "
+                               f"{sealed} alone signs since the key was sealed", event.id)
+        candidates = _keys_for(key, event.key_id)
+        if not candidates:
+            assert event.key_id is not None
+            return ChainReport(False, checked, _missing_key(f"event {event.id}", event.key_id), event.id)
+        if not any(hmac.compare_digest(_digest(k, event.prev_hash, event), event.hash) for k in candidates):
+            unsure = (" — or it predates key ids and was signed with a key that is neither GOVBOT_SECRET_KEY nor "
+                      "in GOVBOT_VERIFY_SECRET_KEYS") if event.key_id is None else ""
             return ChainReport(False, checked, f"event {event.id} was edited after it was written "
-                               "(its contents no longer match its hash)", event.id)
+                               f"(its contents no longer match its hash){unsure}", event.id)
         expected_prev = event.hash
         checked += 1
+        if event.action == KEY_SEALED and isinstance(event.after, dict):
+            sealed = str(event.after.get("key_id"))
     head = session.get(AuditHead, 1)
     if head is None:
         if checked:
             return ChainReport(False, checked, "the chain's keyed tip is missing (it was deleted)")
         return ChainReport(True, checked)
-    if not hmac.compare_digest(_head_mac(key, head.count, head.last_hash), head.mac):
+    head_keys = _keys_for(key, head.key_id)
+    if not head_keys:
+        assert head.key_id is not None
+        return ChainReport(False, checked, _missing_key("the chain's keyed tip", head.key_id))
+    if not any(hmac.compare_digest(_head_mac(k, head.count, head.last_hash), head.mac) for k in head_keys):
         return ChainReport(False, checked, "the chain's keyed tip was edited")
     if head.count != checked or head.last_hash != expected_prev:
         return ChainReport(False, checked, f"the newest {max(head.count - checked, 0) or 'few'} event(s) are "
                            f"missing: the tip records {head.count} events, the table holds {checked}")
     return ChainReport(True, checked)
+
+
+def seal_key(*, session: Session, key: bytes, now: datetime, actor: str) -> AuditEvent:
+    """Record that from now on only the current key signs (the end of a key rotation)."""
+    return record(session=session, key=key, now=now, actor=actor, action=KEY_SEALED, after={"key_id": key_id(key)},
+                  reason="key rotation finished: events signed with any other key are refused from here on")
 
 
 def recent(*, session: Session, team: str | None, limit: int) -> list[AuditEvent]:

@@ -1,4 +1,4 @@
-"""`govbot audit export|verify`: the audit trail from the command line."""
+"""`govbot audit export|verify|seal-key`: the audit trail from the command line."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
+from govbot.adapters.db.session import session_scope
 from govbot.core import audit
-from govbot.core.cli import engine, fail, out, settings
+from govbot.core.cli import actor, engine, fail, now, out, settings
 
 app = typer.Typer(name="audit", help="The audit trail.", no_args_is_help=True)
 
@@ -42,3 +43,12 @@ def audit_verify() -> None:
     if not report.ok:
         raise fail(f"audit chain broken after {report.checked} good events: {report.problem}")
     out.print(f"audit chain intact: {report.checked} events verified")
+
+
+@app.command("seal-key")
+def audit_seal_key() -> None:
+    """End a key rotation: from now on only the current GOVBOT_SECRET_KEY may sign audit events."""
+    s = settings()
+    with session_scope(engine(s)) as session:
+        event = audit.seal_key(session=session, key=s.secret_key_bytes(), now=now(), actor=actor())
+    out.print(f"audit key sealed: only key {event.key_id} signs from event {event.id} on")

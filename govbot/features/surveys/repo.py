@@ -22,6 +22,7 @@ from govbot.adapters.db.tables import Delivery, Survey, SurveyParticipation, Sur
 from govbot.core import delivery as ledger
 from govbot.core.teams import StoredTeam
 from govbot.domain import surveys as domain
+from govbot.domain.keys import checking_keys
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,16 @@ def was_invited(*, session: Session, survey_id: int, user_id: str) -> bool:
     return session.exec(query).first() is not None
 
 
+def participation_digests(*, key: bytes, survey_id: int, user_id: str) -> list[str]:
+    """The digest under the current key and under each key GOVBOT_VERIFY_SECRET_KEYS still accepts, so that an
+    answer given before a key rotation still counts as given."""
+    return [participation_digest(key=k, survey_id=survey_id, user_id=user_id) for k in checking_keys(key)]
+
+
 def has_answered(*, session: Session, key: bytes, survey_id: int, user_id: str) -> bool:
-    """Whether this person's participation digest is recorded."""
-    digest = participation_digest(key=key, survey_id=survey_id, user_id=user_id)
-    return session.get(SurveyParticipation, digest) is not None
+    """Whether this person's participation digest is recorded (under the current key or a previous one)."""
+    return any(session.get(SurveyParticipation, digest) is not None
+               for digest in participation_digests(key=key, survey_id=survey_id, user_id=user_id))
 
 
 def pending_invitees(*, session: Session, survey_id: int, team: StoredTeam) -> list[str]:
@@ -118,17 +125,20 @@ def reminder_targets(*, session: Session, key: bytes, survey: Survey) -> list[st
     """Invited before the reminder time, not answered, not reminded yet."""
     assert survey.id is not None
     invited = delivered_invitations(session=session, survey_id=survey.id, sent_before=survey.remind_at)
-    digests = {participation_digest(key=key, survey_id=survey.id, user_id=u): u for u in invited}
+    keys = checking_keys(key)  # answers and reminders from before a key rotation still count
+    digests = {participation_digest(key=k, survey_id=survey.id, user_id=u): u for u in invited for k in keys}
     answered: set[str] = set()
     chosen = list(digests)
     for start in range(0, len(chosen), 500):  # bounded IN lists, whatever the team's size
         column = col(SurveyParticipation.digest)
         answered.update(session.exec(select(column).where(column.in_(chosen[start:start + 500]))))
+    answered_users = {digests[digest] for digest in answered}
     rows = _ledger_rows(session, KIND_REMIND, survey.id)
     reminded = {f"{survey.id}:{rest}" for rest, done, _ in rows if done is not None}
     return [
-        user for digest, user in digests.items()
-        if digest not in answered and reminder_key(key=key, survey_id=survey.id, user_id=user) not in reminded
+        user for user in dict.fromkeys(digests.values())
+        if user not in answered_users
+        and not any(reminder_key(key=k, survey_id=survey.id, user_id=user) in reminded for k in keys)
     ]
 
 
