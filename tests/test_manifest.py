@@ -30,7 +30,7 @@ def test_manifest_structure():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "im:write", "users:read", "files:write", "channels:read"} <= scopes
+    assert {"commands", "chat:write", "im:write", "im:history", "users:read", "files:write", "channels:read"} <= scopes
     # A digest channel may be private: reading a private channel's details needs groups:read.
     assert "groups:read" in scopes
 
