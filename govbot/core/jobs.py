@@ -172,8 +172,12 @@ def interrupted_runs(*, engine: Engine) -> list[str]:
 def resume_run(*, engine: Engine, key: str, run: Callable[[str, str, datetime], None]) -> None:
     """Take over an interrupted job run and run it again, as ``run(kind, team, now)`` with the ``now`` it had."""
     held = delivery.claim(engine=engine, kind=JOB_RUN_KIND, key=key)
-    if held is None or held.ref is None:
+    if held is None:
         return  # resumed by another process meanwhile, or live after all
+    if held.taken_over_from is None or held.ref is None:
+        # The interrupted run's claim was gone by now (finished or given back): nothing to resume.
+        delivery.release(engine=engine, kind=JOB_RUN_KIND, key=key, claim=held)
+        return
     kind, _, team_name = key.partition(":")
     now = datetime.fromisoformat(held.ref)
     JOBS_RESUMED.labels(kind).inc()
