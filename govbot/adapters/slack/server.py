@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import signal
 import time
 import uuid
 from urllib.parse import parse_qs
@@ -145,8 +146,14 @@ def _ping(engine: Engine) -> None:
 
 def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0.0.0",  # noqa: S104
           port: int = 3000) -> None:
-    """Run the HTTP server until interrupted."""
+    """Run the HTTP server until interrupted; return after a graceful stop (SIGTERM or Ctrl-C)."""
     web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app)
-    # SIGTERM: uvicorn stops accepting, lets the requests in flight finish (at most this long), then returns.
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False,
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+    # SIGTERM: uvicorn stops accepting, lets the requests in flight finish (at most this long), then re-raises the
+    # signal to the handler it found. With a no-op one there, `serve` returns and the caller's clean-up runs (the
+    # in-process scheduler hands over) instead of the default action killing the process mid-way.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=True, access_log=False,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
