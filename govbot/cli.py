@@ -117,7 +117,7 @@ def serve_command(
             assert s.slack_app_token is not None
             SocketModeHandler(bolt_app, s.slack_app_token.get_secret_value()).start()
         else:
-            serve(settings=s, engine=runtime.engine, bolt_app=bolt_app, host=host, port=s.port)
+            serve(settings=s, engine=runtime.engine, bolt_app=bolt_app, host=host, port=s.port, scheduler=scheduler)
     finally:
         if scheduler:
             scheduler.stop()
@@ -137,7 +137,7 @@ def scheduler_command(
     if s.database_url.startswith("sqlite"):
         upgrade_schema(s)
     service = create_scheduler(build_runtime(s))
-    http = HealthServer(create_health_app(alive=service.alive, leading=lambda: service.leading), host=host,
+    http = HealthServer(create_health_app(service), host=host,
                         port=s.port).start()
     service.start()
     stop = threading.Event()

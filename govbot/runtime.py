@@ -30,6 +30,7 @@ import typer
 from slack_bolt import App
 from sqlmodel import Session
 
+from govbot.adapters.db.migrate import schema_is_current
 from govbot.adapters.db.session import engine_for
 from govbot.adapters.scheduler.runner import SchedulerService, TeamJob
 from govbot.adapters.slack.client import make_slack_client
@@ -183,9 +184,18 @@ def create_scheduler(runtime: Runtime, features: Sequence[Feature] = FEATURES,
                                interrupted=partial(jobs.interrupted_runs, engine=runtime.engine),
                                resume=partial(resume_scheduled, runtime, features), keeper=keeper,
                                poll_seconds=poll_seconds or keeper.timing.poll_every,
-                               failover_seconds=runtime.settings.failover_seconds)
+                               failover_seconds=runtime.settings.failover_seconds,
+                               not_ready=partial(schema_problem, runtime.engine))
     runtime.events.settings_changed.connect(service.on_settings_changed)
     return service
+
+
+def schema_problem(engine: Any) -> str | None:
+    """Why the scheduler must not lead on this database yet, or None: jobs written for this version's schema
+    would fail on an older one (the migration Job or `govbot db upgrade` has not run)."""
+    if schema_is_current(engine):
+        return None
+    return "the database schema is not at this govbot version's head: run `govbot db upgrade`"
 
 
 # --- Slack

@@ -94,7 +94,9 @@ def test_url_verification(bot):
 
 def test_healthz_and_metrics(bot):
     health = requests.get(f"{bot.server.base_url}/healthz", timeout=5)
-    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    ready = requests.get(f"{bot.server.base_url}/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json() == {"status": "ok", "database": "ok", "schema": "current"}
     bot.sim.slash_command("help", user_id="U0SOMEONE1", channel_id="C0RANDOM01")
     metrics = requests.get(f"{bot.server.base_url}/metrics", timeout=5)
     assert metrics.status_code == 200 and "govbot_slack_requests_total" in metrics.text

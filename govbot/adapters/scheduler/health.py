@@ -1,13 +1,14 @@
-"""The scheduler process's small HTTP face: `GET /healthz` (liveness, and whether it leads) and `GET /metrics`.
+"""The scheduler process's small HTTP face: `GET /healthz` (liveness), `GET /readyz` and `GET /metrics`.
 
-The job metrics and the leader gauge live in the scheduler process, so Prometheus scrapes it here; Kubernetes
-restarts it when the leadership loop has died.
+The job metrics and the leader gauge live in the scheduler process, so Prometheus scrapes it here. Kubernetes
+restarts it when the leadership loop has died (liveness); readiness says whether it can lead or stand by, or is
+retrying (the database away, the schema behind) and why.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from typing import Protocol
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,18 +18,39 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
-def create_health_app(*, alive: Callable[[], bool], leading: Callable[[], bool]) -> Starlette:
+class Probed(Protocol):
+    """What the endpoints read of ``SchedulerService``."""
+
+    @property
+    def state(self) -> str: ...
+    problem: str | None
+
+
+def create_health_app(service: Probed) -> Starlette:
     """The ASGI application for `govbot scheduler`."""
 
+    def fields() -> dict[str, str]:
+        found = {"scheduler": service.state}
+        if service.problem:
+            found["scheduler_problem"] = service.problem
+        return found
+
     async def healthz(_: Request) -> Response:
-        if not alive():
-            return JSONResponse({"status": "error", "scheduler": "stopped"}, status_code=503)
-        return JSONResponse({"status": "ok", "scheduler": "leading" if leading() else "standing by"})
+        found = fields()
+        if found["scheduler"] == "stopped":
+            return JSONResponse({"status": "error", **found}, status_code=503)
+        return JSONResponse({"status": "ok", **found})
+
+    async def readyz(_: Request) -> Response:
+        found = fields()
+        ready = found["scheduler"] in ("leading", "standing by")
+        return JSONResponse({"status": "ok" if ready else "error", **found}, status_code=200 if ready else 503)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])])
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"]),
+                             Route("/metrics", metrics, methods=["GET"])])
 
 
 class HealthServer:

@@ -6,8 +6,10 @@ due while the process was down still happen when it comes back. Only one process
 session advisory lock (it dies with the leader's database session), on SQLite a file lock beside the database.
 Every scheduler process looks every GOVBOT_FAILOVER_SECONDS / 6: a standby for the lock, the leader for a lock
 it lost (it pauses at once) and for job runs a dead or stopping process left unfinished (it resumes them, with
-their own ``now``: see ``govbot.core.jobs``). Every job is idempotent on its own (see ``govbot.core.delivery``),
-so even two leaders for a moment would not act twice.
+their own ``now``: see ``govbot.core.jobs``). A look that fails (the database unreachable, its schema behind
+this version) never ends the loop: the process says so once, reports ``retrying`` with the reason on its
+readiness endpoint, and looks again after 1, 2, 4 … up to 60 seconds. Every job is idempotent on its own (see
+``govbot.core.delivery``), so even two leaders for a moment would not act twice.
 
 The job store keeps a textual reference to ``scheduled`` and the (kind, team name) arguments, nothing else that
 would need pickling. ``TeamJobStore`` points each job it loads at the ``run`` callable this process was given,
@@ -30,12 +32,15 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from govbot.metrics import LEADER, LEADER_CHANGES
 
 log = logging.getLogger(__name__)
 
 SYNC_JOB_ID = "govbot:sync-teams"
+FIRST_RETRY_SECONDS = 1.0  # after a failed look: 1, 2, 4, … seconds
+MAX_RETRY_SECONDS = 60.0
 LOCK_KEY = 0x60B07  # arbitrary, constant: the advisory lock id of the scheduler leader
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
@@ -166,6 +171,33 @@ def sync_team_jobs(scheduler: BackgroundScheduler, wanted: list[TeamJob]) -> int
     return len(ids)
 
 
+class NotReady(Exception):
+    """This process must not lead yet; ``str(error)`` says why (the readiness endpoint shows it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def retry_delay(failures: int, *, first: float = FIRST_RETRY_SECONDS, cap: float = MAX_RETRY_SECONDS) -> float:
+    """How long to wait after ``failures`` failed looks in a row (at least one): doubling from ``first``, capped."""
+    return float(min(cap, first * 2 ** min(max(failures - 1, 0), 32)))
+
+
+def problem_text(exc: Exception) -> str:
+    """What a failed look means, for a log line and the readiness endpoint (never the exception's text, which
+    can hold a database URL)."""
+    if isinstance(exc, NotReady):
+        return str(exc)
+    if _database_away(exc):
+        return f"the database did not answer ({exc.__class__.__name__})"
+    return f"the leadership check failed ({exc.__class__.__name__}; the traceback is in the log)"
+
+
+def _database_away(exc: Exception) -> bool:
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
 class Drainable(Protocol):
     """This process's leases (``govbot.core.leases.LeaseKeeper``): told to take no new work on stop."""
 
@@ -177,8 +209,17 @@ class SchedulerService:
 
     def __init__(self, *, engine: Engine, run: RunTeamJob, wanted: Callable[[], list[TeamJob]],
                  interrupted: Callable[[], list[str]], resume: Callable[[str], None], keeper: Drainable,
-                 poll_seconds: float = 5.0, failover_seconds: float = 30.0):
+                 poll_seconds: float = 5.0, failover_seconds: float = 30.0,
+                 not_ready: Callable[[], str | None] = lambda: None,
+                 first_retry_seconds: float = FIRST_RETRY_SECONDS):
+        """``not_ready`` is asked before each attempt to lead: a sentence saying why this process must not lead
+        yet (e.g. the schema is behind), or None."""
         self.wanted = wanted
+        self.not_ready = not_ready
+        self.first_retry_seconds = first_retry_seconds
+        self.failures = 0  # failed looks in a row
+        self.problem: str | None = None  # why the last look failed, while it keeps failing
+        self._synced = False
         self.interrupted = interrupted
         self.resume = resume
         self.keeper = keeper
@@ -200,20 +241,63 @@ class SchedulerService:
         """Whether the watch loop runs (the liveness of a scheduler process)."""
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def state(self) -> str:
+        """``leading``, ``standing by``, ``retrying`` (the last look failed: see ``problem``), ``starting`` or
+        ``stopped``."""
+        if self._thread is None:
+            return "starting"
+        if not self._thread.is_alive() or self._stop.is_set():
+            return "stopped"
+        if self.problem is not None:
+            return "retrying"
+        return "leading" if self.leading else "standing by"
+
     def _watch(self) -> None:
         while not self._stop.is_set():
             try:
-                if not self.leading:
-                    if self.lock.acquire():
-                        self._take_lead()
-                elif not self.lock.still_held():
-                    log.error("the scheduler lost its leader lock; pausing jobs until it can lead again")
-                    self._step_down()
-                else:
-                    self.resume_interrupted()
-            except Exception:  # the database may be away for a while: try again at the next look
-                log.exception("scheduler leadership check failed; retrying")
-            self._stop.wait(self.poll_seconds)
+                self._look()
+            except Exception as exc:  # the database may be away for a while: never let the loop die
+                self._failed(problem_text(exc), exc)
+            else:
+                self._recovered()
+            delay = retry_delay(self.failures, first=self.first_retry_seconds) if self.failures else self.poll_seconds
+            self._stop.wait(delay)
+
+    def _look(self) -> None:
+        """One look: lead if the lock is free and the database is ready; check a lock we hold; resume runs."""
+        if not self.leading:
+            problem = self.not_ready()
+            if problem is not None:
+                raise NotReady(problem)
+            if self.lock.acquire():
+                self._take_lead()
+        elif not self.lock.still_held():
+            log.error("the scheduler lost its leader lock; pausing jobs until it can lead again")
+            self._step_down()
+        else:
+            if not self._synced:  # the sync at taking the lead failed: do it now rather than in 5 minutes
+                log.info("scheduled %d team jobs", self.resync())
+                self._synced = True
+            self.resume_interrupted()
+
+    def _failed(self, problem: str, exc: Exception) -> None:
+        self.failures += 1
+        wait = retry_delay(self.failures, first=self.first_retry_seconds)
+        if problem != self.problem:  # one line per kind of trouble, not one traceback per look
+            # A database away or a schema behind is expected trouble: one line. Anything else may be a bug.
+            expected = isinstance(exc, NotReady) or _database_away(exc)
+            log.warning("the scheduler cannot lead or check its lead: %s; it retries with backoff (at most every "
+                        "%d s)", problem, int(MAX_RETRY_SECONDS), exc_info=None if expected else exc)
+        else:
+            log.debug("scheduler look failed again (%d in a row); next look in %.0f s", self.failures, wait)
+        self.problem = problem
+
+    def _recovered(self) -> None:
+        if self.problem is not None:
+            log.info("the scheduler looks normally again after %d failed looks", self.failures)
+        self.failures = 0
+        self.problem = None
 
     def _take_lead(self) -> None:
         with self._change:
@@ -230,7 +314,9 @@ class SchedulerService:
                                        jobstore="internal")
             else:
                 self.scheduler.resume()
+            self._synced = False
         log.info("scheduled %d team jobs", self.resync())
+        self._synced = True
         self.resume_interrupted()
 
     def _step_down(self) -> None:
@@ -274,3 +360,5 @@ class SchedulerService:
             log.info("scheduler lock released; the standby takes over")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self._thread is not None:
+            self._thread.join(timeout=10)  # a look in progress ends within the database's own timeouts

@@ -14,12 +14,12 @@ import logging
 import signal
 import time
 import uuid
+from typing import Protocol
 from urllib.parse import parse_qs
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt import App, BoltRequest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -79,8 +79,21 @@ def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float
     return hmac.compare_digest(expected, signature)
 
 
-def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Starlette:
-    """The ASGI application for `govbot serve`: Slack requests (signature checked), /healthz and /metrics."""
+class SchedulerProbe(Protocol):
+    """The in-process scheduler, as the health endpoints see it (``SchedulerService``)."""
+
+    @property
+    def state(self) -> str: ...
+    problem: str | None
+
+
+def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
+                   scheduler: SchedulerProbe | None = None) -> Starlette:
+    """The ASGI application for `govbot serve`: Slack requests (signature checked), /healthz, /readyz, /metrics.
+
+    ``scheduler`` is the scheduler running in this process, if any: liveness fails when its loop has died (a
+    restart brings it back) and readiness reports its state.
+    """
     secret = settings.slack_signing_secret
     assert secret is not None
     secret_bytes = secret.get_secret_value().encode()
@@ -108,25 +121,37 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
             headers={k: v[0] for k, v in bolt_response.headers.items() if k.lower() != "content-length"},
         )
 
+    def scheduler_fields() -> dict[str, str]:
+        if scheduler is None:
+            return {}
+        fields = {"scheduler": scheduler.state}
+        if scheduler.problem:
+            fields["scheduler_problem"] = scheduler.problem
+        return fields
+
     async def healthz(_: Request) -> Response:
-        try:
-            await run_in_threadpool(_ping, engine)
-        except Exception as exc:
-            log.warning("health check failed: %s", exc.__class__.__name__)
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        # Liveness stays cheap and local: a database outage is not cured by restarting the pod (readiness
+        # reports it); a scheduler loop that died is.
+        fields = scheduler_fields()
+        if fields.get("scheduler") == "stopped":
+            return JSONResponse({"status": "error", **fields}, status_code=503)
+        return JSONResponse({"status": "ok", **fields})
 
     async def readyz(_: Request) -> Response:
+        fields = scheduler_fields()
         try:
             current = await run_in_threadpool(schema_is_current, engine)
         except Exception as exc:
             log.warning("readiness check failed: %s", exc.__class__.__name__)
-            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+            return JSONResponse({"status": "error", "database": "unreachable", **fields}, status_code=503)
         if not current:
             # A pod of a newer govbot than the schema (its migration Job has not run yet) takes no traffic.
             return JSONResponse({"status": "error", "database": "ok",
-                                 "schema": "not at this version's head: run `govbot db upgrade`"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "schema": "current"})
+                                 "schema": "not at this version's head: run `govbot db upgrade`", **fields},
+                                status_code=503)
+        ok = fields.get("scheduler") != "stopped"
+        return JSONResponse({"status": "ok" if ok else "error", "database": "ok", "schema": "current", **fields},
+                            status_code=200 if ok else 503)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -139,15 +164,10 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
     ])
 
 
-def _ping(engine: Engine) -> None:
-    with engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
-
-
 def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0.0.0",  # noqa: S104
-          port: int = 3000) -> None:
+          port: int = 3000, scheduler: SchedulerProbe | None = None) -> None:
     """Run the HTTP server until interrupted; return after a graceful stop (SIGTERM or Ctrl-C)."""
-    web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app)
+    web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app, scheduler=scheduler)
     # SIGTERM: uvicorn stops accepting, lets the requests in flight finish (at most this long), then re-raises the
     # signal to the handler it found. With a no-op one there, `serve` returns and the caller's clean-up runs (the
     # in-process scheduler hands over) instead of the default action killing the process mid-way.
