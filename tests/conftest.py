@@ -220,3 +220,16 @@ def age_open_claims(engine, seconds: float = 3600) -> None:
             row.heartbeat_at = database_now(session) - timedelta(seconds=seconds)
             session.add(row)
         session.commit()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Real govbot processes on a new PostgreSQL database (see ``tests/cluster.py``), stopped after the test."""
+    from tests.cluster import Cluster
+
+    require_pg()
+    made = Cluster(tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()

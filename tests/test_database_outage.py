@@ -15,8 +15,8 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.cluster import Cluster, get, is_leader, wait_for
 from tests.conftest import PG_URL, require_pg
-from tests.test_replicas import Cluster, get, is_leader, wait_for
 
 OUTAGE_SECONDS = 30
 FAILOVER_SECONDS = 15

@@ -16,11 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import require_pg
-from tests.test_replicas import (
+from tests.cluster import (
     FAILOVER_SECONDS,
     MEMBERS,
-    Cluster,
     Load,
     get,
     invitations,
@@ -30,16 +28,6 @@ from tests.test_replicas import (
 )
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    require_pg()
-    made = Cluster(tmp_path)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 @pytest.mark.timeout(600)
