@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean bench bench-quick
+.PHONY: demo test test-clock lint install clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The whole suite with the wall clock moved years ahead and back (needs libfaketime; see the README).
+test-clock: $(STAMP)
+	tests/faketime/run
 
 # The benchmarks print figures against a baseline measured in the same run and never fail on a slow machine.
 # The full run takes about 8 minutes (Slack's rate limit sets the pace); BENCH_QUICK=1 or bench-quick: under 1.
