@@ -315,6 +315,12 @@ class NotEnoughResponses:
     message: str = NOT_ENOUGH_RESPONSES
 
 
+def release_threshold(*, promised: int, current: int) -> int:
+    """The anonymity threshold of a survey: the one promised when it opened, or the team's current one if higher
+    (raising the setting hides results already collected; lowering it never reveals them)."""
+    return max(promised, current)
+
+
 def gate(results: SurveyResults, *, responses: int, k: int) -> SurveyResults | NotEnoughResponses:
     """Release results only for ``k`` responses or more; comments only once the survey is closed.
 

@@ -19,6 +19,7 @@ from govbot.core.teams import StoredTeam
 from govbot.domain import cadence
 from govbot.domain import digest as domain
 from govbot.domain import tracks as tracks_domain
+from govbot.domain.surveys import release_threshold
 from govbot.features.digest import repo
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def read_people(*, session: Session, team: StoredTeam) -> tuple[domain.People | 
         return None, "no_survey"
 
     def released(survey: repo.ClosedSurvey) -> bool:
-        return survey.responses >= max(survey.min_responses, team.settings.anonymity_min_responses)
+        return survey.responses >= release_threshold(promised=survey.min_responses,
+                                                     current=team.settings.anonymity_min_responses)
 
     latest = surveys[0]
     if not released(latest):

@@ -162,7 +162,7 @@ def results_from_json(data: Mapping[str, Any]) -> domain.SurveyResults:
 
 def threshold(survey: Survey, team: StoredTeam) -> int:
     """The anonymity threshold for this survey: the one promised at start, or the team's current one if higher."""
-    return max(survey.min_responses, team.settings.anonymity_min_responses)
+    return domain.release_threshold(promised=survey.min_responses, current=team.settings.anonymity_min_responses)
 
 
 def close_note_pending(*, session: Session, survey: Survey) -> bool:
