@@ -22,6 +22,15 @@ REQUIRE_PG = os.environ.get("GOVBOT_TEST_REQUIRE_PG") == "1"
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-sandbox-token"
 KEY = b"test-secret-key-0123456789"
+FAKED_CLOCK = os.environ.get("FAKETIME")  # set when the suite runs under libfaketime (`make test-clock`)
+
+
+def same_clock(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a child process, plus what makes it read the same wall clock as the tests: under
+    `make test-clock` the libfaketime variables (a child on the true clock would, say, sign or date differently)."""
+    inherited = {name: value for name, value in os.environ.items()
+                 if name.startswith("FAKETIME") or name in ("LD_PRELOAD", "DONT_FAKE_MONOTONIC", "PYTHONPATH")}
+    return {**env, **inherited} if FAKED_CLOCK else env
 
 
 def _admin_url() -> str:

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from govbot.config import ConfigError, load_settings
+from tests.conftest import same_clock
 
 GOOD_KEY = "k" * 32
 
@@ -88,7 +89,7 @@ def test_slack_api_url_gets_its_trailing_slash(monkeypatch):
 def test_cli_stops_with_one_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "GOVBOT_SECRET_KEY": GOOD_KEY, "GOVBOT_PORT": "nope",
            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
-    result = subprocess.run([sys.executable, "-m", "govbot.cli", "team", "list"], env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "govbot.cli", "team", "list"], env=same_clock(env), capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]

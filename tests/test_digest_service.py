@@ -389,12 +389,14 @@ def test_a_failed_chart_is_shared_by_the_next_run_without_posting_twice(engine):
 
 def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(engine):
     from govbot.core import delivery
+    from govbot.core.leases import database_now
 
     team = import_team(engine)
     week_key = service.week_key(team, IsoWeek(2026, 48))
     with session_scope(engine) as session:  # a process claimed the week 20 minutes ago and died before posting
         session.add(Delivery(kind=service.KIND_POST, key=week_key, team_id=team.id,
-                             claimed_at=delivery.wall_clock() - timedelta(minutes=20)))
+                             claimed_at=delivery.wall_clock() - timedelta(minutes=20), holder="a-dead-process",
+                             heartbeat_at=database_now(session) - timedelta(minutes=20)))
     with JiraSandbox(mode="cloud", now=NOW) as jira, SlackSandbox(bot_token=BOT_TOKEN) as slack:
         outcome = service.post_week(engine=engine, tracker=tracker_for(jira), notifier=notifier_for(slack),
                                     team=team, now=NOW)

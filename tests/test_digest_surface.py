@@ -15,7 +15,7 @@ from govbot.adapters.tracker import JiraTracker
 from govbot.features.teams.service import apply_specs, parse_team_file
 from govbot.runtime import run_job
 from govbot.sandbox.jira_api import JiraSandbox
-from tests.conftest import KEY, close_bot, make_bot
+from tests.conftest import KEY, close_bot, make_bot, same_clock
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -103,7 +103,7 @@ def _cli(args, env):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=same_clock(env), capture_output=True, text=True,
                           timeout=180)
 
 

@@ -29,7 +29,7 @@ from govbot.config import load_settings
 from govbot.demo.steps import wait_until
 from govbot.features.teams.service import apply_specs, parse_team_file
 from govbot.runtime import build_runtime, create_scheduler, scheduled_jobs
-from tests.conftest import drop_pg_database, new_pg_database, require_pg
+from tests.conftest import drop_pg_database, new_pg_database, require_pg, same_clock
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = "test-secret-key-0123456789"
@@ -98,9 +98,11 @@ def test_leader_loop_waits_for_the_schema_then_leads_with_every_job(empty_db_url
         with session_scope(runtime.engine) as session:
             apply_specs(session=session, key=KEY.encode(), now=datetime(2026, 11, 25, tzinfo=UTC), actor="test",
                         specs=parse_team_file(EXAMPLE), source="test")
-        wait_until(lambda: service.state == "leading", timeout=30, what="the scheduler to lead")
         expected = {job.id for job in scheduled_jobs(runtime)}
-        assert expected and {job.id for job in service.scheduler.get_jobs(jobstore="default")} == expected
+        assert len(expected) == 6
+        wait_until(lambda: service.state == "leading" and {
+            job.id for job in service.scheduler.get_jobs(jobstore="default")} == expected, timeout=30,
+            what="the scheduler to lead with every team job")
         assert service.failures == 0 and service.problem is None
     finally:
         service.stop()
@@ -162,7 +164,7 @@ def test_serve_on_a_database_not_yet_migrated_waits_then_runs_jobs():
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": url, "GOVBOT_SECRET_KEY": KEY,
            "SLACK_BOT_TOKEN": "xoxb-recovery", "SLACK_SIGNING_SECRET": "recovery-signing-secret-0123",
            "SLACK_API_URL": "http://127.0.0.1:9/api/", "GOVBOT_PORT": str(port)}
-    process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1"], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1"], env=same_clock(env),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
 
@@ -181,7 +183,7 @@ def test_serve_on_a_database_not_yet_migrated_waits_then_runs_jobs():
         assert "govbot db upgrade" in retrying.json()["scheduler_problem"]
         assert get("/healthz").status_code == 200  # type: ignore[union-attr]
 
-        upgraded = subprocess.run([sys.executable, "-m", "govbot.cli", "db", "upgrade"], env=env,
+        upgraded = subprocess.run([sys.executable, "-m", "govbot.cli", "db", "upgrade"], env=same_clock(env),
                                   capture_output=True, text=True, timeout=60)
         assert upgraded.returncode == 0, upgraded.stderr
         [ready] = wait_until(lambda: (r := get("/readyz")) is not None and r.json().get("scheduler") == "leading"

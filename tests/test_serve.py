@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from govbot.sandbox.slack_api import SlackSandbox
 from govbot.sandbox.slack_client import SlackRequestSimulator
+from tests.conftest import same_clock
 
 SECRET = "serve-signing-secret-0123456789"
 
@@ -53,7 +54,7 @@ def test_serve_answers_health_metrics_and_signed_help(tmp_path):
             "GOVBOT_PORT": str(port),
             "GOVBOT_LOG_FORMAT": "json",
         }
-        process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1"], env=env,
+        process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1"], env=same_clock(env),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -87,7 +88,7 @@ def test_serve_answers_health_metrics_and_signed_help(tmp_path):
 def test_serve_refuses_to_start_without_slack_settings(tmp_path):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
            "GOVBOT_SECRET_KEY": "serve-test-key-0123456789"}
-    result = subprocess.run([sys.executable, "-m", "govbot.cli", "serve"], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "govbot.cli", "serve"], env=same_clock(env), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: SLACK_BOT_TOKEN is not set: set it in the environment and start again."]

@@ -12,6 +12,7 @@ import pytest
 
 from govbot.sandbox.jira_api import CLOUD_API_TOKEN, CLOUD_EMAIL, JiraSandbox
 from govbot.sandbox.jira_staffing import SCENARIO_MANAGER, seed_staffing_sprint
+from tests.conftest import same_clock
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 JSON_FIELDS = {"id", "rule", "severity", "issue", "person", "detail", "status", "opened_at", "acknowledged_by",
@@ -19,7 +20,7 @@ JSON_FIELDS = {"id", "rule", "severity", "issue", "person", "detail", "status", 
 
 
 def cli(args, env):
-    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=same_clock(env), capture_output=True, text=True,
                           timeout=120)
 
 

@@ -15,6 +15,7 @@ from govbot.adapters.db.session import session_scope
 from govbot.adapters.db.tables import AuditEvent, Team
 from govbot.core import teams as repo
 from govbot.features.teams.service import TeamFileError, apply_specs, parse_team_file, remove_team
+from tests.conftest import same_clock
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 KEY = b"test-secret-key-0123456789"
@@ -112,7 +113,7 @@ def test_remove_is_audited(engine, now):
 
 
 def _cli(args, env):
-    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=same_clock(env), capture_output=True, text=True,
                           timeout=120)
 
 
