@@ -20,6 +20,7 @@ from govbot.adapters.db.session import engine_for
 from govbot.adapters.tracker import tracker_from_settings
 from govbot.config import Settings
 from govbot.core.events import Events
+from govbot.core.lanes import Lanes
 
 
 def system_clock() -> datetime:
@@ -37,6 +38,7 @@ class Runtime:
     clock: Callable[[], datetime] = system_clock
     tracker_factory: Callable[[], Any] | None = None
     events: Events = field(default_factory=Events)
+    lanes: Lanes = field(default_factory=Lanes)  # where the work after a Slack ack runs
     _tracker: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -75,8 +75,8 @@ def refactoring_section(runtime: Runtime, session: Session, team: StoredTeam, no
 
 SUBCOMMANDS = (
     Subcommand("refactor skip", usage='refactor skip --reason "…"', who="managers", handler=refactor_skip,
-               summary="skip the next refactoring sprint (it is not held); the reason is audited"),
+               summary="skip the next refactoring sprint (it is not held); the reason is audited", lane="jira"),
     Subcommand("refactor postpone", usage='refactor postpone --reason "…"', who="managers", handler=refactor_postpone,
-               summary="move the next refactoring sprint one sprint later; the reason is audited"),
+               summary="move the next refactoring sprint one sprint later; the reason is audited", lane="jira"),
 )
 STATUS_SECTIONS = (StatusSection(order=10, title="Refactoring sprints", render=refactoring_section),)

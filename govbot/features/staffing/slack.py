@@ -24,6 +24,7 @@ from govbot.config import ConfigError
 from govbot.core import delivery, teams
 from govbot.core.commands import CommandContext, StatusSection, Subcommand
 from govbot.core.deps import Runtime
+from govbot.core.lanes import BUSY
 from govbot.core.teams import StoredTeam
 from govbot.domain.tracks import Track
 from govbot.features.staffing import actions, messages, repo
@@ -186,7 +187,9 @@ def register(app: App, runtime: Runtime) -> None:
 
     def track_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        on_track_click(runtime, body, respond)
+        # The Jira write runs on the jira lane; the request thread only acks.
+        if not runtime.lanes.submit("jira", on_track_click, runtime, body, respond):
+            respond(text=BUSY, response_type="ephemeral", replace_original=False)
 
     app.action(ActionId.TRACK_HUMAN_FIRST)(track_clicked)
     app.action(ActionId.TRACK_AI_HEAVY)(track_clicked)
@@ -218,6 +221,6 @@ def tracks_section(runtime: Runtime, session: Session, team: StoredTeam, now: da
 
 SUBCOMMANDS = (
     Subcommand("track", usage="track ISSUE-KEY human-first|ai-heavy", who="members", handler=_track_command,
-               summary="set an issue's or epic's track label in Jira"),
+               summary="set an issue's or epic's track label in Jira", lane="jira"),
 )
 STATUS_SECTIONS = (StatusSection(order=20, title="Tracks", render=tracks_section),)
