@@ -9,40 +9,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from prometheus_client import REGISTRY
 
-from govbot.adapters.tracker import JiraTracker
-from govbot.core.lanes import BUSY, LaneSize, Lanes
+from govbot.core.lanes import BUSY, Lanes, LaneSize
 from govbot.demo.steps import wait_until
-from govbot.sandbox.jira_api import JiraSandbox
-from tests.conftest import close_bot, make_bot
 
 MEMBER, CHANNEL = "U0SENIOR01", "C0PAYMENTS1"
-
-
-@pytest.fixture
-def jira():
-    with JiraSandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def jira_bot(sqlite_url, jira):
-    bot = make_bot(sqlite_url, tracker_factory=lambda: JiraTracker(url=jira.url, **jira.credentials))
-    from pathlib import Path
-
-    from govbot.adapters.db.session import session_scope
-    from govbot.features.teams.service import apply_specs, parse_team_file
-    from tests.conftest import KEY
-
-    specs = parse_team_file(Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml")
-    with session_scope(bot.engine) as session:
-        apply_specs(session=session, key=KEY, now=bot.runtime.clock(), actor="test", specs=specs, source="test")
-    yield bot
-    jira.release()
-    bot.runtime.lanes.shutdown(timeout=5)
-    close_bot(bot)
 
 
 def _status_requests(bot, count: int):

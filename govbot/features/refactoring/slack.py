@@ -49,6 +49,8 @@ def _override_command(ctx: CommandContext, kind: OverrideKind) -> None:
     except USER_FACING_ERRORS as error:
         ctx.reply(f"Nothing was changed: {escape(str(error))}")
         return
+    finally:
+        ctx.runtime.render_cache.forget_board(ctx.team.spec.jira_board_id)  # the re-plan may have moved sprints
     ctx.reply(override_reply(outcome, team=ctx.team, reason=reason, now=ctx.now))
 
 
@@ -65,7 +67,7 @@ def refactor_postpone(ctx: CommandContext) -> None:
 def refactoring_section(runtime: Runtime, session: Session, team: StoredTeam, now: datetime) -> list[Any]:
     """Current sprint number, next refactoring sprint (number and dates), this sprint's refactor share."""
     try:
-        status = sprints.cadence_status(session=session, tracker=runtime.tracker(), team=team, now=now)
+        status = sprints.cadence_status(session=session, tracker=runtime.board_reads(), team=team, now=now)
     except ConfigError:
         return [ContextBlock(elements=[MarkdownTextObject(text=NO_JIRA)])]
     except USER_FACING_ERRORS as error:
