@@ -289,11 +289,13 @@ def main() -> int:
         server = Server("govbot", db_url, slack, jira)
         try:
             sim = SlackRequestSimulator(events_url=server.events_url, signing_secret=SIGNING_SECRET, sandbox=slack)
-            run_clients(sim, slack, text="status", user=MEMBER, channel=CHANNEL, clients=1, total=3)  # warm up
             for jira_ms in (0, 100):
                 jira.set_latency(jira_ms / 1000)
                 for command in ("help", "status"):
                     for clients in LEVELS:
+                        warm_up = run_clients(sim, slack, text=command, user=MEMBER, channel=CHANNEL,
+                                              clients=clients, total=10)  # as for the bare app
+                        drain(slack, warm_up, 60)
                         r = run_clients(sim, slack, text=command, user=MEMBER, channel=CHANNEL, clients=clients,
                                         total=counts[clients])
                         waited = drain(slack, r, 120)
