@@ -187,14 +187,15 @@ def run_clients(sim: Any, slack: Any, *, text: str, user: str, channel: str, cli
             sent = time.monotonic()
             response = sim.slash_command(text, user_id=user, channel_id=channel)
             body = response.body or ""
+            waits = response.status == 200 and not body.strip() and response.response_url is not None
             with lock:
                 result.acks.append(response.elapsed)
                 result.statuses.append(response.status)
                 if "busy" in body:
                     result.busy += 1
-                elif response.status == 200 and not body.strip() and response.response_url:
+                elif waits:
                     result.pending.append((response.response_url, sent))
-            if wait_reply and response.response_url:
+            if wait_reply and waits:
                 arrived = slack.wait_reply(response.response_url, 60)
                 if arrived is not None:
                     with lock:
@@ -310,7 +311,8 @@ def main() -> int:
                                 total=counts[10] // 2, wait_reply=True)
             print(f"govbot  status reply, jira 100 ms, 10 clients each waiting for its reply: p50 "
                   f"{reply.pct(reply.replies, .5):.0f} ms, p99 {reply.pct(reply.replies, .99):.0f} ms, "
-                  f"over 3 s {sum(1 for x in reply.replies if x > 3)}/{len(reply.replies)}", flush=True)
+                  f"over 3 s {sum(1 for x in reply.replies if x > 3)}/{len(reply.replies)}, busy {reply.busy}",
+                  flush=True)
             jira.set_latency(0)
             started = time.monotonic()
             survey = sim.slash_command("survey start", user_id=MANAGER, channel_id=BIG_CHANNEL)
