@@ -26,9 +26,9 @@ test: lint
 	$(BIN)/pytest
 
 # The benchmarks print figures against a baseline measured in the same run and never fail on a slow machine.
-# The full run takes about 20 minutes (Slack's rate limit sets the pace); BENCH_QUICK=1 or bench-quick: about 3.
+# The full run takes about 15 minutes (Slack's rate limit sets the pace); BENCH_QUICK=1 or bench-quick: about 2.
 BENCH_FLAGS := $(if $(BENCH_QUICK),--quick)
-BENCH_RUN := $(if $(BENCH_QUICK),the quick run takes about 3 minutes,the full run takes about 20 minutes (make bench-quick: about 3))
+BENCH_RUN := $(if $(BENCH_QUICK),the quick run takes about 2 minutes,the full run takes about 15 minutes (make bench-quick: about 2))
 bench: $(STAMP)
 	@echo "make bench: $(BENCH_RUN)"
 	$(BIN)/python benchmarks/plan_sprints.py $(BENCH_FLAGS)

@@ -14,8 +14,8 @@ Slack and Jira sandboxes and the clients run in this process. Each client is clo
 - the time until the status reply itself reaches the Slack sandbox, 10 clients each waiting for their reply
   before asking again, Jira at 100 ms a call.
 
-Run: ``.venv/bin/python benchmarks/ack_latency.py [--quick]`` (about 6 minutes; ``--quick`` or BENCH_QUICK=1:
-fewer requests, under 3 minutes). It never fails because the machine is slow; it exits 1 only when the server
+Run: ``.venv/bin/python benchmarks/ack_latency.py [--quick]`` (about a minute; ``--quick`` or BENCH_QUICK=1:
+fewer requests, about 30 s). It never fails because the machine is slow; it exits 1 only when the server
 did not start.
 """
 
@@ -235,7 +235,7 @@ def line(app: str, command: str, jira_ms: int, clients: int, r: Result, baseline
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")),
-                        help="fewer requests per scenario (under 3 minutes; also BENCH_QUICK=1)")
+                        help="fewer requests per scenario (about 30 s; also BENCH_QUICK=1)")
     args = parser.parse_args()
     counts = QUICK if args.quick else FULL
 

@@ -44,10 +44,11 @@ class LaneSize:
         return self.workers + self.waiting
 
 
-# Sized for one web replica on 2 cores: a status render is ~30 ms of CPU plus its (cached) Jira reads; Jira-bound
-# work mostly waits on Jira, which rate-limits; a fan-out runs for minutes at Slack's pace.
+# Sized for one web replica on 2 cores. A status render is ~6 ms of CPU once its Jira reads are cached, and Python
+# runs one thread's bytecode at a time: more render threads would only take turns with the request threads that
+# ack. Jira-bound work mostly waits on Jira (which rate-limits); a fan-out runs for minutes at Slack's pace.
 LANE_SIZES: Mapping[str, LaneSize] = {
-    "render": LaneSize(workers=4, waiting=96),
+    "render": LaneSize(workers=2, waiting=98),
     "jira": LaneSize(workers=4, waiting=28),
     "fanout": LaneSize(workers=2, waiting=6),
 }
