@@ -213,15 +213,6 @@ def payments_team(bot):
     return specs[0]
 
 
-def age_open_claims(engine, seconds: float = 3600) -> None:
-    """Make every open ledger claim look like its holder stopped heartbeating ``seconds`` ago (it died)."""
-    with Session(engine) as session:
-        for row in session.exec(select(Delivery).where(Delivery.done_at == None)):  # noqa: E711
-            row.heartbeat_at = database_now(session) - timedelta(seconds=seconds)
-            session.add(row)
-        session.commit()
-
-
 @pytest.fixture
 def jira():
     """The Jira sandbox (seeded with the Payments board)."""
@@ -248,3 +239,12 @@ def jira_bot(sqlite_url, jira):
     jira.release()
     bot.runtime.lanes.shutdown(timeout=5)
     close_bot(bot)
+
+
+def age_open_claims(engine, seconds: float = 3600) -> None:
+    """Make every open ledger claim look like its holder stopped heartbeating ``seconds`` ago (it died)."""
+    with Session(engine) as session:
+        for row in session.exec(select(Delivery).where(Delivery.done_at == None)):  # noqa: E711
+            row.heartbeat_at = database_now(session) - timedelta(seconds=seconds)
+            session.add(row)
+        session.commit()
