@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from prometheus_client import REGISTRY
 
 from govbot.core.lanes import BUSY, Lanes, LaneSize
@@ -97,3 +98,18 @@ def test_a_failing_task_is_logged_and_frees_its_place(caplog):
     assert lanes.submit("render", lambda: None)
     assert "a task on lane render failed" in caplog.text
     lanes.shutdown(timeout=1)
+
+
+def test_a_subcommand_naming_an_unknown_lane_fails_at_start_up(sqlite_url):
+    from govbot.config import load_settings
+    from govbot.core.app import new_bolt_app
+    from govbot.core.commands import HELP, Subcommand, Surface
+    from govbot.runtime import build_runtime
+    from tests.conftest import BOT_TOKEN, KEY, SIGNING_SECRET
+
+    settings = load_settings(sandbox=True, DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+                             SLACK_SIGNING_SECRET=SIGNING_SECRET, GOVBOT_SECRET_KEY=KEY.decode())
+    runtime = build_runtime(settings)
+    odd = Subcommand("odd", summary="x", who="anyone", handler=lambda ctx: None, lane="slow")
+    with pytest.raises(ValueError, match="slow"):
+        new_bolt_app(runtime, Surface.of([HELP, odd], []))

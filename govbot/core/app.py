@@ -1,5 +1,9 @@
 """The bolt app's shared part: event de-duplication, the `/govbot` command, the error handler, the catch-all.
 
+Every listener runs on the request thread and its ack is the HTTP answer (``process_before_response=True``): the
+`/govbot` command acks help at once and hands any other subcommand to the lane it names (``govbot.core.lanes``),
+answering "busy" in the ack when that lane is full.
+
 ``govbot.runtime.create_bolt_app`` calls ``new_bolt_app``, then each feature's ``register(app, runtime)``, then
 ``ignore_other_events`` last.
 """
@@ -34,6 +38,9 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
     """A bolt App for this runtime with the `/govbot` command and the App Home of ``surface``."""
     settings = runtime.settings
     settings.require_slack()
+    unknown = sorted({sub.lane for sub in surface.subcommands.values()} - set(runtime.lanes.names()))
+    if unknown:
+        raise ValueError(f"subcommands name lanes that do not exist: {', '.join(unknown)}")
     assert settings.slack_signing_secret is not None
     app = App(
         client=runtime.slack,
