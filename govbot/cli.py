@@ -119,6 +119,8 @@ def serve_command(
         else:
             serve(settings=s, engine=runtime.engine, bolt_app=bolt_app, host=host, port=s.port, scheduler=scheduler)
     finally:
+        # The work the lanes hold (replies to requests already acked) gets a few seconds to finish.
+        runtime.lanes.shutdown()
         if scheduler:
             scheduler.stop()
 

@@ -41,6 +41,7 @@ from govbot.core.app import ignore_other_events, new_bolt_app
 from govbot.core.commands import HELP, StatusSection, Subcommand, Surface
 from govbot.core.deps import Runtime, system_clock
 from govbot.core.jobs import JobSpec, UnknownJob, UnknownTeam
+from govbot.core.lanes import LANE_SIZES, Lanes
 from govbot.core.leases import keeper_for
 from govbot.core.policy import NamedCheck, check_policy_job
 from govbot.core.status import STATUS
@@ -107,7 +108,7 @@ def build_runtime(
     engine = engine_for(settings.database_url)
     keeper_for(engine, failover_seconds=settings.failover_seconds)  # this process's leases on that database
     runtime = Runtime(settings=settings, engine=engine, slack=make_slack_client(settings), clock=clock,
-                      tracker_factory=tracker_factory)
+                      tracker_factory=tracker_factory, lanes=Lanes(LANE_SIZES))
     for feature in features:
         if feature.on_settings_changed is not None:
             runtime.events.settings_changed.connect(partial(feature.on_settings_changed, runtime))

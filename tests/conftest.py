@@ -222,6 +222,34 @@ def payments_team(bot):
     return specs[0]
 
 
+@pytest.fixture
+def jira():
+    """The Jira sandbox (seeded with the Payments board)."""
+    from govbot.sandbox.jira_api import JiraSandbox
+
+    with JiraSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def jira_bot(sqlite_url, jira):
+    """The bot over HTTP with the example team, its Jira the ``jira`` sandbox."""
+    from pathlib import Path
+
+    from govbot.adapters.db.session import session_scope
+    from govbot.adapters.tracker import JiraTracker
+    from govbot.features.teams.service import apply_specs, parse_team_file
+
+    bot = make_bot(sqlite_url, tracker_factory=lambda: JiraTracker(url=jira.url, **jira.credentials))
+    specs = parse_team_file(Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml")
+    with session_scope(bot.engine) as session:
+        apply_specs(session=session, key=KEY, now=bot.runtime.clock(), actor="test", specs=specs, source="test")
+    yield bot
+    jira.release()
+    bot.runtime.lanes.shutdown(timeout=5)
+    close_bot(bot)
+
+
 def age_open_claims(engine, seconds: float = 3600) -> None:
     """Make every open ledger claim look like its holder stopped heartbeating ``seconds`` ago (it died)."""
     with Session(engine) as session:

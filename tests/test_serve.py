@@ -92,3 +92,47 @@ def test_serve_refuses_to_start_without_slack_settings(tmp_path):
                             timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: SLACK_BOT_TOKEN is not set: set it in the environment and start again."]
+
+
+def test_sigterm_lets_the_lanes_finish_the_replies_of_acked_requests(tmp_path):
+    port = _free_port()
+    with SlackSandbox(bot_token="xoxb-serve-token") as slack:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "GOVBOT_SECRET_KEY": "serve-test-key-0123456789",
+            "SLACK_BOT_TOKEN": "xoxb-serve-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "GOVBOT_PORT": str(port),
+        }
+        process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1",
+                                    "--no-scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    requests.get(f"{base}/healthz", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise AssertionError(process.stderr.read() if process.poll() is not None else "no start")
+                    time.sleep(0.2)
+            exposition = requests.get(f"{base}/metrics", timeout=5).text
+            for lane in ("render", "jira", "fanout"):
+                assert _sample(exposition, "govbot_lane_tasks", lane=lane) == 0
+                assert _sample(exposition, "govbot_lane_refused_total", lane=lane) == 0
+            slack.latency = 1.0  # the reply (a refusal: only admins set up teams) takes a while to post
+            sim = SlackRequestSimulator(events_url=f"{base}/slack/events", signing_secret=SECRET, sandbox=slack)
+            acked = sim.slash_command("setup", user_id="U0SOMEONE1", channel_id="C0SOMEWHERE")
+            assert acked.status == 200 and acked.body == ""
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+        replies = [c for c in slack.calls_of("response_url") if not c.failed]
+        assert len(replies) == 1 and "admin" in replies[0].body.get("text", "")

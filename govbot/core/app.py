@@ -1,5 +1,9 @@
 """The bolt app's shared part: event de-duplication, the `/govbot` command, the error handler, the catch-all.
 
+Every listener runs on the request thread and its ack is the HTTP answer (``process_before_response=True``): the
+`/govbot` command acks help at once and hands any other subcommand to the lane it names (``govbot.core.lanes``),
+answering "busy" in the ack when that lane is full.
+
 ``govbot.runtime.create_bolt_app`` calls ``new_bolt_app``, then each feature's ``register(app, runtime)``, then
 ``ignore_other_events`` last.
 """
@@ -17,8 +21,9 @@ from sqlmodel import Session
 
 from govbot.adapters.slack.ids import COMMAND
 from govbot.core import delivery
-from govbot.core.commands import CommandContext, Surface, run_command
+from govbot.core.commands import CommandContext, ParsedCommand, Surface, run_command
 from govbot.core.deps import Runtime
+from govbot.core.lanes import BUSY
 from govbot.core.status import register_home
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,9 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
     """A bolt App for this runtime with the `/govbot` command and the App Home of ``surface``."""
     settings = runtime.settings
     settings.require_slack()
+    unknown = sorted({sub.lane for sub in surface.subcommands.values()} - set(runtime.lanes.names()))
+    if unknown:
+        raise ValueError(f"subcommands name lanes that do not exist: {', '.join(unknown)}")
     assert settings.slack_signing_secret is not None
     app = App(
         client=runtime.slack,
@@ -40,7 +48,9 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         # The token is the client's; verifying it with auth.test at start-up would make start depend on Slack.
         token_verification_enabled=False,
         request_verification_enabled=True,
-        process_before_response=False,
+        # The listener runs on the request thread and its ack is the HTTP answer; it only hands work to a
+        # lane (govbot.core.lanes), so an ack never waits behind a render, a Jira read or a fan-out.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
 
@@ -59,17 +69,7 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         next()
         return None
 
-    def ack_command(ack: Ack, body: dict[str, Any]) -> None:
-        # Help is answered in the ack itself; everything else is acked empty and answered after.
-        if surface.parse(body.get("text") or "").name in (None, "help"):
-            ack(text=surface.help_text(), response_type="ephemeral")
-        else:
-            ack()
-
-    def run_later(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        parsed = surface.parse(body.get("text") or "")
-        if parsed.name in (None, "help"):
-            return  # already answered in the ack
+    def run_later(parsed: ParsedCommand, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ctx = CommandContext(
             runtime=runtime, surface=surface, user_id=body.get("user_id", ""),
             channel_id=body.get("channel_id", ""), parsed=parsed, trigger_id=body.get("trigger_id"),
@@ -81,7 +81,20 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
             log.exception("/govbot %s failed", parsed.name)
             ctx.reply(OOPS)
 
-    app.command(COMMAND)(ack=ack_command, lazy=[run_later])
+    def on_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """The ack, on the request thread: help is answered in it; anything else goes to its lane and is
+        acked empty (answered after, on the response_url), or "busy" when the lane is full."""
+        parsed = surface.parse(body.get("text") or "")
+        if parsed.name is None or parsed.name == "help":
+            ack(text=surface.help_text(), response_type="ephemeral")
+            return
+        lane = surface.subcommands[parsed.name].lane
+        if runtime.lanes.submit(lane, run_later, parsed, body, respond, client):
+            ack()
+        else:
+            ack(text=BUSY, response_type="ephemeral")
+
+    app.command(COMMAND)(on_command)
 
     @app.error
     def on_error(error: Exception, logger: logging.Logger) -> None:

@@ -40,6 +40,7 @@ class Subcommand:
     handler: Callable[[CommandContext], None]  # runs after the ack; may take its time
     usage: str = ""  # e.g. "refactor skip --reason \"…\""; the name when empty
     needs_team: bool = True
+    lane: str = "render"  # where the handler runs after the ack (govbot.core.lanes): render, jira or fanout
 
     @property
     def shown_usage(self) -> str:

@@ -20,6 +20,8 @@ from govbot.adapters.db.session import engine_for
 from govbot.adapters.tracker import tracker_from_settings
 from govbot.config import Settings
 from govbot.core.events import Events
+from govbot.core.lanes import Lanes
+from govbot.core.render_cache import RenderCache
 
 
 def system_clock() -> datetime:
@@ -37,6 +39,8 @@ class Runtime:
     clock: Callable[[], datetime] = system_clock
     tracker_factory: Callable[[], Any] | None = None
     events: Events = field(default_factory=Events)
+    lanes: Lanes = field(default_factory=Lanes)  # where the work after a Slack ack runs
+    render_cache: RenderCache = field(default_factory=RenderCache)  # Jira reads the status renders share
     _tracker: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,3 +65,7 @@ class Runtime:
                 factory = self.tracker_factory or (lambda: tracker_from_settings(self.settings))
                 self._tracker = factory()
             return self._tracker
+
+    def board_reads(self) -> Any:
+        """The Jira tracker as the status renders use it: board metadata cached for a minute (render_cache)."""
+        return self.render_cache.board_reads(self.tracker())

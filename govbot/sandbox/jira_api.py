@@ -5,7 +5,7 @@ right — Cloud answers the old ``/search`` with 410 Gone and pages ``/search/jq
 Center pages ``/search`` with ``startAt``/``total``, has no ``/rest/api/3``, names users by username and links
 epics with the Epic Link field. Errors come in Jira's shape, ``{"errorMessages": [...], "errors": {...}}``;
 every request is recorded in ``calls``; ``fail_next`` and ``set_latency`` inject rate limits, outages and
-slowness.
+slowness, and ``stall``/``release`` make every answer wait until released (a Jira that hangs).
 """
 
 from __future__ import annotations
@@ -179,6 +179,9 @@ class JiraSandbox:
         self.calls: list[tuple[str, str, dict[str, str], Any]] = []
         self.lock = threading.RLock()
         self._faults: list[_Fault] = []
+        self._released = threading.Event()  # cleared by stall(): answers wait until release()
+        self._released.set()
+        self.stalled = 0  # requests waiting on a stall right now
         self._every: tuple[int, int, str, int] | None = None  # (nth, status, path substring, matching calls)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -202,6 +205,7 @@ class JiraSandbox:
 
     def stop(self) -> None:
         """Stop serving and free the port."""
+        self.release()
         if self._server is None:
             return
         self._server.shutdown()
@@ -254,6 +258,14 @@ class JiraSandbox:
     def set_latency(self, seconds: float) -> None:
         """Delay every answer by ``seconds``."""
         self.latency = seconds
+
+    def stall(self) -> None:
+        """Make every request hang (after it is recorded) until ``release``: a Jira that stopped answering."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Answer the stalled requests and every later one."""
+        self._released.set()
 
     def calls_to(
         self, path_substring: str, method: str | None = None
@@ -366,6 +378,12 @@ class JiraSandbox:
             body = raw_body.decode("utf-8", "replace")
         with self.lock:
             self.calls.append((method, path, query, body))
+        if not self._released.is_set():
+            with self.lock:
+                self.stalled += 1
+            self._released.wait()
+            with self.lock:
+                self.stalled -= 1
         if self.latency > 0:
             time.sleep(self.latency)
         try:

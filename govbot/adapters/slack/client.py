@@ -1,22 +1,95 @@
-"""The Slack Web API client govbot uses everywhere: one WebClient on SLACK_API_URL with retry handlers."""
+"""The Slack Web API client govbot uses everywhere: one WebClient on SLACK_API_URL with retry handlers, its HTTP
+over one pool of keep-alive connections.
+
+slack_sdk's WebClient opens a new connection (TCP and TLS handshakes) for every call, and builds a new urllib
+opener for each, which reads the proxy environment again. ``PooledWebClient`` keeps slack_sdk's request
+building, retry handlers and errors, and sends through one urllib3 pool instead: connections are reused, and the
+proxy is chosen once at start-up from HTTPS_PROXY/HTTP_PROXY, honouring NO_PROXY for SLACK_API_URL's host.
+"""
 
 from __future__ import annotations
 
+import copy
+import io
+from http.client import HTTPMessage
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request
+
+import requests
+import urllib3
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 
 from govbot.config import Settings
 from govbot.metrics import SlackCallMeter
+
+POOL_CONNECTIONS = 16  # per host: the lanes' threads and the fan-out's share them
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment sets for ``url`` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), None when NO_PROXY
+    exempts its host or none is set. Read once, at start-up."""
+    proxies = requests.utils.get_environ_proxies(url)
+    scheme = urlsplit(url).scheme
+    return proxies.get(scheme) or proxies.get("all") or None
+
+
+class PooledWebClient(WebClient):
+    """A WebClient whose requests go through one urllib3 pool of keep-alive connections."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # WebClient read HTTPS_PROXY itself, ignoring NO_PROXY; decide once here instead.
+        self.proxy = kwargs.get("proxy") or proxy_for(self.base_url)
+        options: dict[str, Any] = {"maxsize": POOL_CONNECTIONS, "ssl_context": self.ssl}
+        self.pool: urllib3.PoolManager = (
+            urllib3.ProxyManager(self.proxy, **options) if self.proxy else urllib3.PoolManager(**options)
+        )
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        """One attempt, answered in the shapes urllib gives slack_sdk (HTTPError for 4xx/5xx, URLError when Slack
+        cannot be reached, TimeoutError when it does not answer), so its retry handlers work unchanged."""
+        if not url.lower().startswith("http"):
+            raise SlackRequestError(f"Invalid URL detected: {url}")
+        headers = {name: str(value) for name, value in req.header_items()}
+        try:
+            body: Any = req.data
+            answer = self.pool.request(req.get_method(), url, body=body, headers=headers, timeout=self.timeout,
+                                       retries=False, preload_content=True)
+        except urllib3.exceptions.ReadTimeoutError as error:
+            raise TimeoutError(str(error)) from None
+        except urllib3.exceptions.HTTPError as error:  # refused, reset, connect timeout, proxy failure
+            raise URLError(error) from None
+        message = HTTPMessage()
+        for name, value in answer.headers.items():
+            message[name] = value
+        if answer.status >= 400:
+            raise HTTPError(url, answer.status, answer.reason or "", message, io.BytesIO(answer.data))
+        if message.get_content_type() == "application/gzip":
+            return {"status": answer.status, "headers": message, "body": answer.data}
+        charset = message.get_content_charset() or "utf-8"
+        return {"status": answer.status, "headers": message, "body": answer.data.decode(charset)}
+
+
+def with_retry_handlers(client: WebClient, handlers: list[RetryHandler]) -> WebClient:
+    """A copy of ``client`` (sharing its connections) with other retry handlers."""
+    copied = copy.copy(client)
+    copied.retry_handlers = handlers
+    return copied
 
 
 def make_slack_client(settings: Settings, *, max_rate_limit_retries: int = 6) -> WebClient:
     """A WebClient on SLACK_API_URL that retries 429 (honouring Retry-After), 5xx and connection errors."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(
+    return PooledWebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=15,

@@ -16,6 +16,7 @@ them.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -149,6 +150,7 @@ class JiraClient:
             **auth,
         )
         self._session = self._jira._session
+        _settle_environment(self._session, self.url)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r}, deployment={self._deployment!r})"
@@ -311,6 +313,21 @@ class JiraClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Read the proxy and CA-bundle environment once, for every request of this session.
+
+    With ``trust_env`` requests reads the proxy variables (and ~/.netrc) again on every request; govbot's one
+    Jira host needs them once: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY unless NO_PROXY exempts JIRA_URL's host, and
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE when set. The session keeps its connections alive between requests.
+    """
+    proxies = requests.utils.get_environ_proxies(url)
+    session.proxies = {scheme: proxy for scheme, proxy in proxies.items() if scheme != "no" and proxy}
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
 
 
 # --- shared mapping helpers

@@ -48,7 +48,8 @@ def digest_post(ctx: CommandContext) -> None:
 
 SUBCOMMANDS = (
     Subcommand("digest preview", who="managers", handler=digest_preview,
-               summary="the last full week's digest, shown only to you"),
+               summary="the last full week's digest, shown only to you", lane="jira"),
     Subcommand("digest post", who="managers", handler=digest_post,
-               summary="post the last full week's digest to the channel (or link to it when already posted)"),
+               summary="post the last full week's digest to the channel (or link to it when already posted)",
+               lane="jira"),
 )

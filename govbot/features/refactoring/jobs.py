@@ -43,6 +43,9 @@ def plan_sprints(ctx: JobContext) -> str:
         tell_managers_jira_failed(policy_context(ctx, tracker), doing="plan the team's sprints in Jira",
                                          error=error)
         raise
+    finally:
+        # Sprints this run created or updated show in this process's next status render at once.
+        ctx.runtime.render_cache.forget_board(ctx.team.spec.jira_board_id)
     return report.summary()
 
 

@@ -49,6 +49,8 @@ def _override_command(ctx: CommandContext, kind: OverrideKind) -> None:
     except USER_FACING_ERRORS as error:
         ctx.reply(f"Nothing was changed: {escape(str(error))}")
         return
+    finally:
+        ctx.runtime.render_cache.forget_board(ctx.team.spec.jira_board_id)  # the re-plan may have moved sprints
     ctx.reply(override_reply(outcome, team=ctx.team, reason=reason, now=ctx.now))
 
 
@@ -65,7 +67,7 @@ def refactor_postpone(ctx: CommandContext) -> None:
 def refactoring_section(runtime: Runtime, session: Session, team: StoredTeam, now: datetime) -> list[Any]:
     """Current sprint number, next refactoring sprint (number and dates), this sprint's refactor share."""
     try:
-        status = sprints.cadence_status(session=session, tracker=runtime.tracker(), team=team, now=now)
+        status = sprints.cadence_status(session=session, tracker=runtime.board_reads(), team=team, now=now)
     except ConfigError:
         return [ContextBlock(elements=[MarkdownTextObject(text=NO_JIRA)])]
     except USER_FACING_ERRORS as error:
@@ -75,8 +77,8 @@ def refactoring_section(runtime: Runtime, session: Session, team: StoredTeam, no
 
 SUBCOMMANDS = (
     Subcommand("refactor skip", usage='refactor skip --reason "…"', who="managers", handler=refactor_skip,
-               summary="skip the next refactoring sprint (it is not held); the reason is audited"),
+               summary="skip the next refactoring sprint (it is not held); the reason is audited", lane="jira"),
     Subcommand("refactor postpone", usage='refactor postpone --reason "…"', who="managers", handler=refactor_postpone,
-               summary="move the next refactoring sprint one sprint later; the reason is audited"),
+               summary="move the next refactoring sprint one sprint later; the reason is audited", lane="jira"),
 )
 STATUS_SECTIONS = (StatusSection(order=10, title="Refactoring sprints", render=refactoring_section),)

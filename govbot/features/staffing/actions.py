@@ -6,6 +6,7 @@ Jira writes are audited *before* they are sent, so a crash after Jira's answer n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -145,15 +146,17 @@ def split_after(*, tracker: JiraTracker, team: StoredTeam, result: TrackResult) 
     return compute_split(issues, epics, policy, by_points=read.by_points)
 
 
-def tracks_view(*, session: Session, team: StoredTeam, tracker: JiraTracker | None) -> messages.TracksView:
-    """The Tracks section: the live split from Jira, the stored open violations."""
+def tracks_view(*, session: Session, team: StoredTeam, tracker: JiraTracker | None,
+                read_sprint: Callable[[], SprintRead] | None = None) -> messages.TracksView:
+    """The Tracks section: the split from Jira (``read_sprint``, by default read now), the stored open
+    violations."""
     settings = team.settings
     split, sprint_name, problem = None, None, None
     if tracker is None:
         problem = "govbot has no Jira connection configured"
     else:
         try:
-            read = current_read(tracker=tracker, team=team)
+            read = read_sprint() if read_sprint is not None else current_read(tracker=tracker, team=team)
             sprint_name = read.sprint.name if read.sprint else None
             split = compute_split(read.issues, read.epic_labels, policy_of(settings), by_points=read.by_points)
         except TrackerError as error:

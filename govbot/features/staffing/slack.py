@@ -24,9 +24,11 @@ from govbot.config import ConfigError
 from govbot.core import delivery, teams
 from govbot.core.commands import CommandContext, StatusSection, Subcommand
 from govbot.core.deps import Runtime
+from govbot.core.lanes import BUSY
 from govbot.core.teams import StoredTeam
 from govbot.domain.tracks import Track
 from govbot.features.staffing import actions, messages, repo
+from govbot.features.staffing.service import SprintRead, policy_of
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ def _track_command(ctx: CommandContext) -> None:
     except TrackerError as error:
         ctx.reply(f"Nothing was changed: {messages.escape(str(error))}")
         return
+    finally:
+        ctx.runtime.render_cache.forget_kind("tracks")  # a label may have changed the sprint's split
     how = "was already" if result.already else "is now"
     settings = team.settings
     ctx.reply(f"{result.key} {how} *{messages.escape(result.label)}*. " + messages.split_sentence(
@@ -181,12 +185,21 @@ def on_ack_submit(runtime: Runtime, ack: Ack, body: dict[str, Any], view: dict[s
     ack(response_action="update", view=notice_view(messages.MODAL_TITLE, outcome.message).to_dict())
 
 
+def _click_then_forget(runtime: Runtime, body: dict[str, Any], respond: Respond) -> None:
+    try:
+        on_track_click(runtime, body, respond)
+    finally:
+        runtime.render_cache.forget_kind("tracks")  # a label may have changed a sprint's split
+
+
 def register(app: App, runtime: Runtime) -> None:
     """The nudge's two buttons, the acknowledge button and its modal."""
 
     def track_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        on_track_click(runtime, body, respond)
+        # The Jira write runs on the jira lane; the request thread only acks.
+        if not runtime.lanes.submit("jira", _click_then_forget, runtime, body, respond):
+            respond(text=BUSY, response_type="ephemeral", replace_original=False)
 
     app.action(ActionId.TRACK_HUMAN_FIRST)(track_clicked)
     app.action(ActionId.TRACK_AI_HEAVY)(track_clicked)
@@ -209,15 +222,23 @@ def register(app: App, runtime: Runtime) -> None:
 def tracks_section(runtime: Runtime, session: Session, team: StoredTeam, now: datetime) -> list[Any]:
     """This sprint's split against the target, open violations by rule, the three oldest."""
     try:
-        tracker = runtime.tracker() if runtime.has_jira() else None
+        tracker = runtime.board_reads() if runtime.has_jira() else None
     except ConfigError:
         tracker = None
-    view = actions.tracks_view(session=session, team=team, tracker=tracker)
+    board_id = team.spec.jira_board_id
+    # The sprint as the rules see it, shared by renders for a minute; the key changes with the track settings.
+    key = ("tracks", board_id, team.id, repr(policy_of(team.settings)), team.settings.reviewer_field)
+
+    def read_sprint() -> SprintRead:
+        reads: Any = tracker
+        return runtime.render_cache.get(key, lambda: actions.current_read(tracker=reads, team=team))
+
+    view = actions.tracks_view(session=session, team=team, tracker=tracker, read_sprint=read_sprint)
     return [SectionBlock(text="\n".join(messages.tracks_lines(view, jira_url=runtime.settings.jira_url))[:3000])]
 
 
 SUBCOMMANDS = (
     Subcommand("track", usage="track ISSUE-KEY human-first|ai-heavy", who="members", handler=_track_command,
-               summary="set an issue's or epic's track label in Jira"),
+               summary="set an issue's or epic's track label in Jira", lane="jira"),
 )
 STATUS_SECTIONS = (StatusSection(order=20, title="Tracks", render=tracks_section),)

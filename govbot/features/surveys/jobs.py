@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from govbot.adapters.db.tables import Survey
 from govbot.adapters.scheduler.triggers import RRuleTrigger, every_minutes
+from govbot.adapters.slack.client import with_retry_handlers
 from govbot.adapters.slack.ids import ActionId
 from govbot.adapters.slack.notifier import Notifier, SlackNotifier
 from govbot.core import audit
@@ -47,8 +48,7 @@ def fanout_client(client: WebClient) -> WebClient:
         if isinstance(handler, RateLimitErrorRetryHandler) else handler
         for handler in client.retry_handlers
     ]
-    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
-                     proxy=client.proxy, headers=dict(client.headers), retry_handlers=handlers)
+    return with_retry_handlers(client, handlers)
 
 
 def fanout_notifier(notifier: Notifier) -> Notifier:

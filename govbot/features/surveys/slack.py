@@ -213,7 +213,7 @@ def register(app: App, runtime: Runtime) -> None:
 
 SUBCOMMANDS = (
     Subcommand("survey start", usage="survey start [--disable ITEM,ITEM]", who="managers", handler=_survey_start,
-               summary="run a pulse survey now: every member gets a DM"),
+               summary="run a pulse survey now: every member gets a DM", lane="fanout"),
     Subcommand("survey status", who="managers", handler=_survey_status,
                summary="the open survey's response rate and the last results"),
     Subcommand("survey close", who="managers", handler=_survey_close,

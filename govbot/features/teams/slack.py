@@ -26,6 +26,7 @@ from govbot.config import ConfigError, is_slack_user
 from govbot.core import audit, teams
 from govbot.core.commands import CommandContext, StatusSection, Subcommand
 from govbot.core.deps import Runtime
+from govbot.core.lanes import BUSY
 from govbot.core.teams import StoredTeam, authorise
 from govbot.domain.schedule import ScheduleError, zone
 from govbot.features.teams.messages import created_text, settings_summary_blocks, welcome_text
@@ -40,6 +41,7 @@ from govbot.features.teams.service import (
 from govbot.features.teams.settings_form import read_settings
 from govbot.features.teams.settings_modal import SettingsMetadata, build_settings_view
 from govbot.features.teams.setup_modal import build_setup_view, read_setup
+from govbot.teamconfig import TeamSpec
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +213,16 @@ def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], cl
         ack(response_action="errors", errors={"name": f"A team named {draft.name} already exists: choose another "
                                                       "name."})
         return
+    # Slow Slack and Jira look-ups come after the ack, on the jira lane: Slack closes a modal whose answer takes
+    # more than 3 seconds.
+    if not runtime.lanes.submit("jira", create_team, runtime, user_id, draft, client):
+        ack(response_action="errors", errors={"name": BUSY})
+        return
     ack()
-    # Slow Slack look-ups come after the ack: Slack closes a modal whose answer takes more than 3 seconds.
+
+
+def create_team(runtime: Runtime, user_id: str, draft: TeamSpec, client: WebClient) -> None:
+    """Look up the members' Jira accounts, create the team, welcome it and tell the admin."""
     mapping = with_jira_accounts(draft, _slack_emails(client, [m.slack for m in draft.members]),
                                  _user_finder(runtime))
     spec = mapping.spec
