@@ -18,7 +18,7 @@ from govbot.adapters.scheduler.health import HealthServer, create_health_app
 from govbot.adapters.slack.server import serve
 from govbot.config import ConfigError
 from govbot.core.board import USER_FACING_ERRORS
-from govbot.core.cli import fail, now, out, settings, upgrade_schema
+from govbot.core.cli import engine, fail, now, out, settings, upgrade_schema
 from govbot.core.jobs import UnknownJob, UnknownTeam
 from govbot.demo import run_demo
 from govbot.logs import setup_logging
@@ -73,6 +73,7 @@ def run_job_command(
             raise fail(f"--as-of {as_of!r} is not an ISO time such as 2026-11-23T09:00:00+01:00") from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
+    engine(s)  # the schema is in place (SQLite: made now)
     runtime = build_runtime(s, clock=lambda: when)
 
     def echo(line: str) -> None:
