@@ -14,9 +14,9 @@ from tests.conftest import drop_pg_database, new_pg_database, require_pg
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 
 
-def _cli(args, env, cwd=None, timeout=120):
+def _cli(args, env, cwd=None, timeout=120, preexec_fn=None):
     return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, preexec_fn=preexec_fn)
 
 
 def _env(tmp_path, **extra):
@@ -76,3 +76,87 @@ def test_a_command_on_postgres_without_schema_says_to_run_db_upgrade(tmp_path):
         assert listed.returncode == 0 and "no teams yet" in listed.stdout
     finally:
         drop_pg_database(name)
+
+
+# --- team files: limits, encoding, and errors in the project's words
+
+TEAM = """teams:
+  - name: payments
+    jira_board_id: 12
+    jira_project: PAY
+    digest_channel: C0PAYMENTS1
+    timezone: Europe/Berlin
+    managers: [U0MANAGER1]
+    members:
+      - {slack: U0SENIOR01, jira: 5b10ac8d82e05b22cc7d4ef5, seniority: senior}
+"""
+
+
+def _import_text(tmp_path, text, **kwargs):
+    path = tmp_path / "teams.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return _cli(["team", "import", str(path)], _env(tmp_path), **kwargs)
+
+
+def _refused(result, expected):
+    _one_line_no_traceback(result)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
+    assert "nothing was imported" in result.stderr
+
+
+def _limited_memory():
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # a missing cap fails here instead of eating RAM
+
+
+@pytest.mark.timeout(60)
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    lines = ['bomb0: &b0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):  # 10**9 values once expanded
+        lines.append(f"bomb{level}: &b{level} [" + ", ".join([f"*b{level - 1}"] * 10) + "]")
+    text = "\n".join(lines) + "\n" + TEAM + "    settings:\n      zones: {1: *b8}\n"
+    result = _import_text(tmp_path, text, timeout=30, preexec_fn=_limited_memory)
+    _refused(result, "more than 100,000 values once its YAML aliases are expanded")
+
+
+@pytest.mark.timeout(60)
+def test_a_deeply_nested_team_file_is_refused(tmp_path):
+    text = TEAM + "    settings:\n      zones: {1: " + "[" * 60 + "]" * 60 + "}\n"
+    _refused(_import_text(tmp_path, text, timeout=30, preexec_fn=_limited_memory), "nests more than 50 levels")
+
+
+def test_a_team_file_over_2_mb_is_refused(tmp_path):
+    text = TEAM + "# " + "x" * (2 * 1024 * 1024) + "\n"
+    _refused(_import_text(tmp_path, text), "larger than 2 MB")
+
+
+def test_a_binary_team_file_is_not_utf8_text(tmp_path):
+    _refused(_import_text(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"), "is not a UTF-8 text file")
+
+
+@pytest.mark.parametrize("change,expected", [
+    (("managers: [U0MANAGER1]", "managers: U0MANAGER1"),
+     "`managers` must be a list of Slack user ids like U0123ABCD"),
+    (("managers: [U0MANAGER1]", "managers: [U0MANAGER1, [x]]"),
+     "`managers` entry 2 must be a Slack user id like U0123ABCD"),
+    (("managers: [U0MANAGER1]", "managers: []"), "`managers` must list at least one Slack user id like U0123ABCD"),
+    (("seniority: senior", "seniority: principal"), "in `members` entry 1, `seniority` must be junior, mid or senior"),
+    (("jira_board_id: 12", "jira_board_id: twelve"), "`jira_board_id` must be a Jira board id, a whole number"),
+    (("members:", "members: {}\n    old_members:"), "`members` must be a list of members like"),
+    (("timezone: Europe/Berlin", "timezone: Europe/Berlin\n    settings: {jira_comments: maybe}"),
+     "`settings.jira_comments` must be true or false"),
+])
+def test_validation_errors_read_as_sentences_about_the_yaml(tmp_path, change, expected):
+    old, new = change
+    result = _import_text(tmp_path, TEAM.replace(old, new, 1))
+    _one_line_no_traceback(result)
+    assert result.returncode != 0
+    assert expected in result.stderr, result.stderr
+    for pydantic_words in ("Input should be", "valid list", "managers.0", "members.0"):
+        assert pydantic_words not in result.stderr

@@ -23,7 +23,7 @@ from govbot.features.teams.service import (
     parse_team_file,
     remove_team,
 )
-from govbot.teamconfig import TeamSpec, describe_error
+from govbot.teamconfig import TeamSpec, error_sentence
 
 app = typer.Typer(name="team", help="Manage governed teams without Slack (config as code).", no_args_is_help=True)
 
@@ -73,8 +73,7 @@ def team_add(
         spec = TeamSpec(name=name, jira_board_id=board, jira_project=project, digest_channel=channel,
                         timezone=timezone, managers=manager, members=members, cadence_anchor_sprint_id=anchor)
     except ValidationError as exc:
-        field, message = describe_error(exc.errors()[0])  # type: ignore[arg-type]
-        raise fail(f"{field}: {message}") from None
+        raise fail(error_sentence(dict(exc.errors()[0]))) from None
     try:
         with session_scope(engine(s)) as session:
             add_team(session=session, key=s.secret_key_bytes(), now=now(), actor=actor(), spec=spec)
