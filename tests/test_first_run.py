@@ -160,3 +160,43 @@ def test_validation_errors_read_as_sentences_about_the_yaml(tmp_path, change, ex
     assert expected in result.stderr, result.stderr
     for pydantic_words in ("Input should be", "valid list", "managers.0", "members.0"):
         assert pydantic_words not in result.stderr
+
+
+# --- govbot demo --out: never deletes what it did not write
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.md").write_text("my notes")
+    result = _cli(["demo", "--out", str(out)], _env(tmp_path))
+    _one_line_no_traceback(result)
+    assert result.returncode != 0 and "is not empty and was not made by `govbot demo`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.md"] and (out / "notes.md").read_text() == "my notes"
+
+
+def test_demo_out_dot_keeps_the_working_directory(tmp_path):
+    (tmp_path / "README.md").write_text("a project")
+    result = _cli(["demo", "--out", "."], _env(tmp_path), cwd=tmp_path)
+    assert result.returncode != 0 and "was not made by `govbot demo`" in result.stderr
+    assert (tmp_path / "README.md").read_text() == "a project"
+
+
+def test_demo_rerun_deletes_only_the_files_it_wrote(tmp_path):
+    out = tmp_path / "govbot-demo"
+    first = _cli(["demo", "--out", str(out)], _env(tmp_path))
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr
+    marker = out / ".govbot-demo"
+    written = marker.read_text().splitlines()
+    assert "demo.txt" in written and "govbot.db" in written
+    (out / "notes.md").write_text("mine")  # the user's, next to govbot's
+    (out / "stale.txt").write_text("from an older run")  # govbot's, listed in its marker
+    (tmp_path / "outside.txt").write_text("not in the folder")
+    marker.write_text(marker.read_text() + "stale.txt\n../outside.txt\n")
+    second = _cli(["demo", "--out", str(out)], _env(tmp_path))
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr
+    assert (out / "notes.md").read_text() == "mine"
+    assert not (out / "stale.txt").exists()
+    assert (tmp_path / "outside.txt").read_text() == "not in the folder"
+    assert "notes.md" not in marker.read_text().splitlines() and (out / "demo.txt").exists()
