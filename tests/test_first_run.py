@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -200,3 +202,25 @@ def test_demo_rerun_deletes_only_the_files_it_wrote(tmp_path):
     assert not (out / "stale.txt").exists()
     assert (tmp_path / "outside.txt").read_text() == "not in the folder"
     assert "notes.md" not in marker.read_text().splitlines() and (out / "demo.txt").exists()
+
+
+# --- plan-sprints --dry-run: dates a person reads
+
+
+def test_plan_sprints_dry_run_prints_readable_dates(tmp_path):
+    from govbot.sandbox.jira_api import CLOUD_API_TOKEN, CLOUD_EMAIL, JiraSandbox
+
+    now = datetime(2026, 11, 25, 10, 0, 30, 123456, tzinfo=UTC)
+    jira = JiraSandbox(mode="cloud", now=now).start()
+    try:
+        env = _env(tmp_path, JIRA_URL=jira.url, JIRA_EMAIL=CLOUD_EMAIL, JIRA_API_TOKEN=CLOUD_API_TOKEN)
+        assert _cli(["team", "import", str(EXAMPLE)], env).returncode == 0
+        result = _cli(["run-job", "plan-sprints", "--team", "payments", "--dry-run", "--as-of", now.isoformat()], env)
+    finally:
+        jira.stop()
+    _one_line_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    assert "would call Jira create_sprint" in result.stdout
+    assert re.search(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Nov|Dec|Jan) 202[67]", result.stdout), result.stdout
+    assert "datetime.datetime" not in result.stdout and not re.search(r"\d{2}:\d{2}:\d{2}\.\d+", result.stdout)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", result.stdout), result.stdout
