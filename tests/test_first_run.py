@@ -224,3 +224,18 @@ def test_plan_sprints_dry_run_prints_readable_dates(tmp_path):
     assert re.search(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Nov|Dec|Jan) 202[67]", result.stdout), result.stdout
     assert "datetime.datetime" not in result.stdout and not re.search(r"\d{2}:\d{2}:\d{2}\.\d+", result.stdout)
     assert not re.search(r"\d{4}-\d{2}-\d{2}T", result.stdout), result.stdout
+
+
+# --- govbot team list shows each value whole
+
+
+def test_team_list_shows_a_long_timezone_whole(tmp_path):
+    env = _env(tmp_path, COLUMNS="80")
+    text = TEAM.replace("timezone: Europe/Berlin", "timezone: America/Argentina/Buenos_Aires")
+    path = tmp_path / "teams.yaml"
+    path.write_text(text.replace("name: payments", "name: payments-and-billing-platform"), encoding="utf-8")
+    assert _cli(["team", "import", str(path)], env).returncode == 0
+    listed = _cli(["team", "list"], env)
+    assert listed.returncode == 0
+    assert "America/Argentina/Buenos_Aires" in listed.stdout, listed.stdout
+    assert "payments-and-billing-platform" in listed.stdout, listed.stdout

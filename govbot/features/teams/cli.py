@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 import yaml
 from pydantic import ValidationError
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from sqlmodel import Session
 
@@ -93,7 +95,13 @@ def team_list() -> None:
         spec = team.spec
         table.add_row(spec.name, str(spec.jira_board_id), spec.jira_project, spec.digest_channel, spec.timezone,
                       str(len(spec.managers)), str(len(spec.members)))
-    out.print(table if stored else "no teams yet: `govbot team import FILE.yaml` or `govbot team add`")
+    if not stored:
+        out.print("no teams yet: `govbot team import FILE.yaml` or `govbot team add`")
+        return
+    # Every value whole (a timezone such as America/Argentina/Buenos_Aires, a long team name), even where the
+    # terminal or a pipe is narrower than the table: names and ids are copied from here, so never cut them.
+    needed = Measurement.get(out, out.options.update_width(1000), table).maximum
+    (out if needed <= out.width else Console(width=needed)).print(table)
 
 
 @app.command("show")
