@@ -239,3 +239,40 @@ def test_team_list_shows_a_long_timezone_whole(tmp_path):
     assert listed.returncode == 0
     assert "America/Argentina/Buenos_Aires" in listed.stdout, listed.stdout
     assert "payments-and-billing-platform" in listed.stdout, listed.stdout
+
+
+# --- govbot serve starts without warnings about its own wiring
+
+
+@pytest.mark.timeout(90)
+def test_serve_starts_without_a_token_warning(tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _env(tmp_path, SLACK_BOT_TOKEN="xoxb-first-run", SLACK_SIGNING_SECRET="first-run-signing-secret-0123",
+               GOVBOT_PORT=str(port), SLACK_API_URL="http://127.0.0.1:9/api/")
+    process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--no-scheduler", "--host", "127.0.0.1"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    output = stdout + stderr
+    assert "Application startup complete" in output or "Uvicorn running" in output or process.returncode == 0, output
+    assert "will be unused" not in output and "will be ignored" not in output, output
+    assert "WARNING" not in output, output
