@@ -276,3 +276,15 @@ def test_serve_starts_without_a_token_warning(tmp_path):
     assert "Application startup complete" in output or "Uvicorn running" in output or process.returncode == 0, output
     assert "will be unused" not in output and "will be ignored" not in output, output
     assert "WARNING" not in output, output
+
+
+# --- govbot audit verify with another GOVBOT_SECRET_KEY
+
+
+def test_audit_verify_with_another_key_says_the_key_may_be_wrong(tmp_path):
+    assert _cli(["team", "import", str(EXAMPLE)], _env(tmp_path)).returncode == 0
+    result = _cli(["audit", "verify"], _env(tmp_path, GOVBOT_SECRET_KEY="another-key-9876543210abcdef"))
+    _one_line_no_traceback(result)
+    assert result.returncode == 1
+    assert "event 1 was signed with key" in result.stderr and "GOVBOT_VERIFY_SECRET_KEYS" in result.stderr
+    assert "edited" not in result.stderr, result.stderr
