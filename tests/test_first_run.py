@@ -288,3 +288,73 @@ def test_audit_verify_with_another_key_says_the_key_may_be_wrong(tmp_path):
     assert result.returncode == 1
     assert "event 1 was signed with key" in result.stderr and "GOVBOT_VERIFY_SECRET_KEYS" in result.stderr
     assert "edited" not in result.stderr, result.stderr
+
+
+# --- surveys from the command line: the next occurrence, and `govbot survey start`
+
+NOT_DUE = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday: the fortnightly Thursday survey is not due
+
+
+@pytest.fixture
+def slack_env(tmp_path):
+    from govbot.sandbox.slack_api import SlackSandbox
+
+    sandbox = SlackSandbox(bot_token="xoxb-first-run").start()
+    env = _env(tmp_path, SLACK_BOT_TOKEN="xoxb-first-run", SLACK_SIGNING_SECRET="first-run-signing-secret-0123",
+               SLACK_API_URL=sandbox.api_url)
+    assert _cli(["team", "import", str(EXAMPLE)], env).returncode == 0
+    yield sandbox, env
+    sandbox.stop()
+
+
+def _invitations(sandbox) -> dict[str, int]:
+    """How many survey invitations each member got."""
+    sent: dict[str, int] = {}
+    for call in sandbox.calls_of("chat.postMessage"):
+        if not call.failed and "survey_open" in str(call.body.get("blocks")):
+            sent[call.body["channel"]] = sent.get(call.body["channel"], 0) + 1
+    return sent
+
+
+def test_send_survey_when_none_is_due_names_the_next_and_the_command(slack_env):
+    from govbot.domain.schedule import anchor_in, next_after
+    from govbot.features.surveys.messages import when_text
+    from govbot.teamconfig import DEFAULT_SURVEY_RRULE
+
+    sandbox, env = slack_env
+    result = _cli(["run-job", "send-survey", "--team", "payments", "--as-of", NOT_DUE.isoformat()], env)
+    _one_line_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    upcoming = next_after(DEFAULT_SURVEY_RRULE, tz="Europe/Berlin", after=NOT_DUE, anchor=anchor_in("Europe/Berlin"))
+    flat = " ".join(result.stdout.split())
+    assert "no survey is due" in flat and when_text(upcoming, "Europe/Berlin") in flat, flat
+    assert "govbot survey start --team payments" in flat
+    assert _invitations(sandbox) == {}
+
+
+def test_survey_start_invites_each_member_once_when_run_twice(slack_env):
+    sandbox, env = slack_env
+    first = _cli(["survey", "start", "--team", "payments"], env)
+    _one_line_no_traceback(first)
+    assert first.returncode == 0, first.stderr
+    assert "8 invitations sent" in " ".join(first.stdout.split()), first.stdout
+    second = _cli(["survey", "start", "--team", "payments"], env)
+    _one_line_no_traceback(second)
+    assert "already open" in second.stdout + second.stderr
+    sent = _invitations(sandbox)
+    assert len(sent) == 8 and set(sent.values()) == {1}, sent
+
+
+def test_survey_start_after_the_job_sends_no_second_invitation(slack_env):
+    from govbot.domain.schedule import anchor_in, next_after
+    from govbot.teamconfig import DEFAULT_SURVEY_RRULE
+
+    sandbox, env = slack_env
+    due = next_after(DEFAULT_SURVEY_RRULE, tz="Europe/Berlin", after=NOT_DUE, anchor=anchor_in("Europe/Berlin"))
+    job = _cli(["run-job", "send-survey", "--team", "payments", "--as-of", due.isoformat()], env)
+    assert job.returncode == 0 and "started" in job.stdout, job.stdout + job.stderr
+    again = _cli(["survey", "start", "--team", "payments"], env)
+    _one_line_no_traceback(again)
+    assert "already open" in again.stdout + again.stderr
+    sent = _invitations(sandbox)
+    assert len(sent) == 8 and set(sent.values()) == {1}, sent
