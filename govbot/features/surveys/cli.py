@@ -29,7 +29,7 @@ def survey_start(
     """Start a survey now and invite every member by DM (run again, it invites only those not invited yet)."""
     s = settings()
     try:
-        s.require_slack()
+        s.require("slack_bot_token")
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
     eng = engine(s)
