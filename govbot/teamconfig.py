@@ -261,6 +261,12 @@ def describe_error(error: dict[str, Any]) -> tuple[str, str]:
         if kind.startswith("int") and not expected:
             ranged = _range_sentence(loc, ctx, "")
             message = ranged if ranged.startswith("must be a whole number from") else message
+    elif kind == "string_too_short":
+        message = f"must be {expected}" if expected else "must not be empty"
+    elif kind == "string_too_long":
+        message = f"must be at most {ctx.get('max_length')} characters"
+    elif message.startswith(("Input should be ", "String should ", "List should ", "Value should ")):
+        message = "must " + message.split(" should ", 1)[1]  # any other pydantic check, in the same voice
     if message.startswith("survey_reminder_after_hours: "):
         loc, message = [*loc, "survey_reminder_after_hours"], message.split(": ", 1)[1]
     return ".".join(loc), message

@@ -150,6 +150,7 @@ def test_a_binary_team_file_is_not_utf8_text(tmp_path):
     (("managers: [U0MANAGER1]", "managers: []"), "`managers` must list at least one Slack user id like U0123ABCD"),
     (("seniority: senior", "seniority: principal"), "in `members` entry 1, `seniority` must be junior, mid or senior"),
     (("jira_board_id: 12", "jira_board_id: twelve"), "`jira_board_id` must be a Jira board id, a whole number"),
+    (("jira: 5b10ac8d82e05b22cc7d4ef5", "jira: ''"), "in `members` entry 1, `jira` must be the member's Jira account"),
     (("members:", "members: {}\n    old_members:"), "`members` must be a list of members like"),
     (("timezone: Europe/Berlin", "timezone: Europe/Berlin\n    settings: {jira_comments: maybe}"),
      "`settings.jira_comments` must be true or false"),
