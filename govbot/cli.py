@@ -18,9 +18,10 @@ from govbot.adapters.scheduler.health import HealthServer, create_health_app
 from govbot.adapters.slack.server import serve
 from govbot.config import ConfigError
 from govbot.core.board import USER_FACING_ERRORS
-from govbot.core.cli import fail, now, out, settings, upgrade_schema
+from govbot.core.cli import engine, fail, now, out, settings, upgrade_schema
 from govbot.core.jobs import UnknownJob, UnknownTeam
 from govbot.demo import run_demo
+from govbot.demo.outdir import OutDirRefused
 from govbot.logs import setup_logging
 from govbot.runtime import add_feature_commands, build_runtime, create_bolt_app, create_scheduler, run_job
 
@@ -73,6 +74,7 @@ def run_job_command(
             raise fail(f"--as-of {as_of!r} is not an ISO time such as 2026-11-23T09:00:00+01:00") from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
+    engine(s)  # the schema is in place (SQLite: made now)
     runtime = build_runtime(s, clock=lambda: when)
 
     def echo(line: str) -> None:
@@ -156,10 +158,19 @@ def scheduler_command(
 
 @app.command("demo")
 def demo_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="where to leave digests and charts")] = Path("govbot-demo"),
+    out_dir: Annotated[Path, typer.Option("--out", help="a new or empty folder (or one the demo made) for the "
+                                          "digests and charts")] = Path("govbot-demo"),
 ) -> None:
-    """Run the real bot against the built-in sandbox and play governance (what `make demo` runs)."""
-    raise typer.Exit(run_demo(out_dir))
+    """Run the real bot against the built-in sandbox and play governance (what `make demo` runs).
+
+    --out must be a new or empty folder, or one an earlier `govbot demo` made: a re-run deletes only the files
+    the demo wrote there (listed in its .govbot-demo file), never a file someone else put there.
+    """
+    try:
+        code = run_demo(out_dir)
+    except OutDirRefused as exc:
+        raise fail(str(exc)) from None
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -56,6 +56,7 @@ from govbot.features.refactoring import slack as refactoring_slack
 from govbot.features.staffing import cli as staffing_cli
 from govbot.features.staffing import jobs as staffing_jobs
 from govbot.features.staffing import slack as staffing_slack
+from govbot.features.surveys import cli as surveys_cli
 from govbot.features.surveys import jobs as surveys_jobs
 from govbot.features.surveys import slack as surveys_slack
 from govbot.features.teams import cli as teams_cli
@@ -85,7 +86,8 @@ FEATURES: tuple[Feature, ...] = (
             status_sections=refactoring_slack.STATUS_SECTIONS, policy_checks=refactoring_policy.POLICY_CHECKS,
             on_settings_changed=refactoring_jobs.replan_after_settings_change),
     Feature("surveys", register=surveys_slack.register, jobs=surveys_jobs.JOBS,
-            subcommands=surveys_slack.SUBCOMMANDS, status_sections=surveys_slack.STATUS_SECTIONS),
+            subcommands=surveys_slack.SUBCOMMANDS, status_sections=surveys_slack.STATUS_SECTIONS,
+            cli=surveys_cli.app),
     Feature("digest", jobs=digest_jobs.JOBS, subcommands=digest_slack.SUBCOMMANDS, cli=digest_cli.app),
     Feature("staffing", register=staffing_slack.register, subcommands=staffing_slack.SUBCOMMANDS,
             status_sections=staffing_slack.STATUS_SECTIONS, policy_checks=staffing_jobs.POLICY_CHECKS,

@@ -200,23 +200,103 @@ class TeamSpec(BaseModel):
         return value
 
 
+# What each field of a team file holds, in words: (the field, one entry of it when it is a list).
+EXPECTED: dict[str, tuple[str, str | None]] = {
+    "name": ("lowercase letters, digits and '-' (at most 40 characters)", None),
+    "jira_board_id": ("a Jira board id, a whole number such as 12", None),
+    "jira_project": ("a Jira project key such as PAY", None),
+    "digest_channel": ("a Slack channel id such as C0123456789", None),
+    "timezone": ("an IANA timezone such as Europe/Berlin", None),
+    "cadence_anchor_sprint_id": ("a Jira sprint id, a whole number such as 3417", None),
+    "managers": ("a list of Slack user ids like U0123ABCD", "a Slack user id like U0123ABCD"),
+    "members": ("a list of members like {slack: U0123ABCD, jira: 5b10ac8d82e05b22cc7d4ef5, seniority: mid}",
+                "a member like {slack: U0123ABCD, jira: 5b10ac8d82e05b22cc7d4ef5, seniority: mid}"),
+    "slack": ("a Slack user id like U0123ABCD", None),
+    "jira": ("the member's Jira account: the accountId on Jira Cloud, the username on Data Center", None),
+    "seniority": ("junior, mid or senior", None),
+    "settings": ("a mapping of settings such as {refactor_every: 3}", None),
+    "labels": ("a mapping of labels such as {refactor: refactor}", None),
+    "zones": ("a mapping of zone numbers to component names such as {1: [auth, payments]}", None),
+    "reviewer_field": ("a Jira field id such as customfield_10050", None),
+    "survey_rrule": ("a schedule rule such as FREQ=WEEKLY;BYDAY=TH;BYHOUR=14", None),
+    "digest_rrule": ("a schedule rule such as FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", None),
+    "incident_issue_types": ("a list of Jira issue type names such as [Incident]", "a Jira issue type name"),
+    "feature_issue_types": ("a list of Jira issue type names such as [Story]", "a Jira issue type name"),
+    "review_statuses": ("a list of Jira status names such as [In Review]", "a Jira status name"),
+}
+# What a value of each kind must be, when the field is not in EXPECTED (pydantic's error type → words).
+KINDS = {"list": "a list", "string": "text", "int": "a whole number", "bool": "true or false",
+         "dict": "a mapping of fields (name: value)", "model": "a mapping of fields (name: value)",
+         "float": "a number"}
+
+
 def describe_error(error: dict[str, Any]) -> tuple[str, str]:
-    """Turn one pydantic error into (dotted field path, sentence that says what is valid)."""
+    """Turn one pydantic error (its type, loc and ctx) into (dotted field path, what is wrong or expected)."""
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-    kind = error.get("type", "")
+    kind = str(error.get("type", ""))
     ctx = error.get("ctx") or {}
+    last = next((p for p in reversed(loc) if not p.isdigit()), "")
+    field, entry = EXPECTED.get(last, (None, None))
+    item = bool(loc) and loc[-1].isdigit()
+    expected = entry if item else field
     if kind == "extra_forbidden":
         message = "is not a known field"
     elif kind == "missing":
         message = "is required"
     elif kind == "string_pattern_mismatch":
         message = _pattern_sentence(loc)
+        message = f"must be {expected}" if expected and message == "has an invalid format" else message
     elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         message = _range_sentence(loc, ctx, kind)
+        message = f"must be {expected}" if expected and "from" not in message else message
+    elif kind == "too_short" and field is not None:
+        plural = field.removeprefix("a list of ")
+        message = f"must list at least one {entry or plural}" if ctx.get("min_length") == 1 else f"must be {field}"
+        message = message.replace("one a ", "one ").replace("one an ", "one ")
+    elif kind == "literal_error":
+        message = f"must be {expected or str(ctx.get('expected', '')).replace(chr(39), '')}"
+    elif kind.split("_")[0] in KINDS and kind.endswith(("_type", "_parsing", "_from_float", "_attributes_type")):
+        message = f"must be {expected or KINDS[kind.split('_')[0]]}"
+        if kind.startswith("int") and not expected:
+            ranged = _range_sentence(loc, ctx, "")
+            message = ranged if ranged.startswith("must be a whole number from") else message
+    elif kind == "string_too_short":
+        message = f"must be {expected}" if expected else "must not be empty"
+    elif kind == "string_too_long":
+        message = f"must be at most {ctx.get('max_length')} characters"
+    elif message.startswith(("Input should be ", "String should ", "List should ", "Value should ")):
+        message = "must " + message.split(" should ", 1)[1]  # any other pydantic check, in the same voice
     if message.startswith("survey_reminder_after_hours: "):
         loc, message = [*loc, "survey_reminder_after_hours"], message.split(": ", 1)[1]
     return ".".join(loc), message
+
+
+def yaml_place(path: str) -> tuple[str, str]:
+    """Where a dotted field path is in the YAML, as (the list entry that holds it or "", the field).
+
+    ``members.0.seniority`` is ("`members` entry 1", "`seniority`"); ``settings.zones`` is ("", "`settings.zones`").
+    """
+    parts = path.split(".") if path else []
+    holder, keys = "", list[str]()
+    for part in parts:
+        if part.isdigit():
+            holder = f"{holder + ', ' if holder else ''}`{'.'.join(keys)}` entry {int(part) + 1}" if keys else holder
+            keys = []
+        else:
+            keys.append(part)
+    return holder, f"`{'.'.join(keys)}`" if keys else ""
+
+
+def error_sentence(error: dict[str, Any]) -> str:
+    """One pydantic error as a sentence that names the field as written in the YAML and says what is expected,
+    e.g. "`managers` must be a list of Slack user ids like U0123ABCD"."""
+    path, message = describe_error(error)
+    holder, field = yaml_place(path)
+    joined = f"{field} {message}" if message.startswith(("must ", "is ")) else f"{field}: {message}"
+    if not field:
+        return f"{holder} {message}" if holder else f"the team {message}"
+    return f"in {holder}, {joined}" if holder else joined
 
 
 def _pattern_sentence(loc: list[str]) -> str:
@@ -225,7 +305,7 @@ def _pattern_sentence(loc: list[str]) -> str:
         "name": "must be lowercase letters, digits and '-' (at most 40 characters)",
         "jira_project": "must be a Jira project key such as PAY (capital letters and digits)",
         "digest_channel": "must be a Slack channel ID such as C0123456789",
-        "managers": "must be Slack user IDs such as U0123ABCD",
+        "managers": "must be a Slack user ID such as U0123ABCD",
         "slack": "must be a Slack user ID such as U0123ABCD",
         "reviewer_field": "must be a Jira field id such as customfield_10050",
     }.get(last, "must be a single word without spaces or commas" if "labels" in loc else "has an invalid format")
@@ -241,4 +321,5 @@ def _range_sentence(loc: list[str], ctx: dict[str, Any], kind: str) -> str:
         return f"must be a whole number from {low} to {high}"
     limit = next(iter(ctx.values()), "?")
     return {"greater_than_equal": f"must be at least {limit}", "less_than_equal": f"must be at most {limit}",
-            "greater_than": f"must be more than {limit}", "less_than": f"must be less than {limit}"}[kind]
+            "greater_than": f"must be more than {limit}", "less_than": f"must be less than {limit}"}.get(
+                kind, "must be a whole number")

@@ -58,17 +58,17 @@ def test_changed_file_updates_with_before_and_after(engine, now, tmp_path):
 
 
 @pytest.mark.parametrize(("mutate", "expected"), [
-    (lambda t: t.update(name="Bad Name"), "team Bad Name: name: must be lowercase letters"),
-    (lambda t: t["settings"].update(refactor_every=1), "team payments: settings.refactor_every: must be a whole number from 2 to 12"),
-    (lambda t: t["settings"].update(refactor_capacity_pct=150), "settings.refactor_capacity_pct: must be a whole number from 10 to 100"),
-    (lambda t: t.update(timezone="Mars/Olympus"), "team payments: timezone: 'Mars/Olympus' is not an IANA timezone"),
-    (lambda t: t["members"][0].update(seniority="principal"), "members.0.seniority"),
-    (lambda t: t["settings"].update(survey_rrule="FREQ=HOURLY"), "settings.survey_rrule: fires more than once a day"),
-    (lambda t: t["settings"].update(unknown_setting=1), "settings.unknown_setting: is not a known field"),
-    (lambda t: t["settings"].update(zones={1: ["auth", "AUTH"]}), "settings.zones: component 'AUTH' is listed twice"),
-    (lambda t: t["settings"].update(survey_reminder_after_hours=80), "settings.survey_reminder_after_hours: the reminder"),
-    (lambda t: t.update(jira_project="pay"), "jira_project: must be a Jira project key"),
-    (lambda t: t.pop("managers"), "managers: is required"),
+    (lambda t: t.update(name="Bad Name"), "team Bad Name: `name` must be lowercase letters"),
+    (lambda t: t["settings"].update(refactor_every=1), "team payments: `settings.refactor_every` must be a whole number from 2 to 12"),
+    (lambda t: t["settings"].update(refactor_capacity_pct=150), "`settings.refactor_capacity_pct` must be a whole number from 10 to 100"),
+    (lambda t: t.update(timezone="Mars/Olympus"), "team payments: `timezone`: 'Mars/Olympus' is not an IANA timezone"),
+    (lambda t: t["members"][0].update(seniority="principal"), "in `members` entry 1, `seniority` must be junior, mid or senior"),
+    (lambda t: t["settings"].update(survey_rrule="FREQ=HOURLY"), "`settings.survey_rrule`: fires more than once a day"),
+    (lambda t: t["settings"].update(unknown_setting=1), "`settings.unknown_setting` is not a known field"),
+    (lambda t: t["settings"].update(zones={1: ["auth", "AUTH"]}), "`settings.zones`: component 'AUTH' is listed twice"),
+    (lambda t: t["settings"].update(survey_reminder_after_hours=80), "`settings.survey_reminder_after_hours`: the reminder"),
+    (lambda t: t.update(jira_project="pay"), "`jira_project` must be a Jira project key"),
+    (lambda t: t.pop("managers"), "`managers` is required"),
 ])
 def test_one_bad_field_writes_nothing_and_names_file_team_field(engine, now, tmp_path, mutate, expected):
     document = yaml.safe_load(EXAMPLE.read_text())
@@ -142,7 +142,7 @@ def test_cli_import_twice_list_show_verify_and_tamper(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("teams:\n  - name: x\n")
     refused = _cli(["team", "import", str(bad)], env)
-    assert refused.returncode == 1 and "nothing was imported" in refused.stderr and "team x: jira_board_id: is required" in refused.stderr
+    assert refused.returncode == 1 and "nothing was imported" in refused.stderr and "team x: `jira_board_id` is required" in refused.stderr
 
 
 def test_reimport_keeps_an_anchor_govbot_chose(engine, now):

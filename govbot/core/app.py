@@ -42,10 +42,13 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
     if unknown:
         raise ValueError(f"subcommands name lanes that do not exist: {', '.join(unknown)}")
     assert settings.slack_signing_secret is not None
+    slack = runtime.slack
+    # bolt gets the token and builds its client itself: given a client too, it would also read SLACK_BOT_TOKEN
+    # from the environment and warn at every start that one of the two goes unused.
     app = App(
-        client=runtime.slack,
+        token=slack.token,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        # The token is the client's; verifying it with auth.test at start-up would make start depend on Slack.
+        # Verifying the token with auth.test at start-up would make start depend on Slack.
         token_verification_enabled=False,
         request_verification_enabled=True,
         # The listener runs on the request thread and its ack is the HTTP answer; it only hands work to a
@@ -53,6 +56,10 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
+    # Each request's client is made from the app's: give it govbot's Web API URL (SLACK_API_URL), timeout and
+    # retry handlers (429s, 5xx, connection errors, metrics), as every other govbot call to Slack has.
+    for setting in ("base_url", "timeout", "ssl", "proxy", "retry_handlers"):
+        setattr(app.client, setting, getattr(slack, setting))
 
     @app.middleware
     def drop_event_retries(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002

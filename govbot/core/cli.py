@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from govbot.adapters.db.migrate import upgrade
+from govbot.adapters.db.migrate import current_revision, head_revision, known_revision, upgrade
 from govbot.adapters.db.session import engine_for
 from govbot.config import ConfigError, Settings, load_settings
 
@@ -44,9 +45,41 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_READY: set[str] = set()  # the database URLs whose schema this process has checked
+
+
 def engine(s: Settings) -> Engine:
-    """The engine on DATABASE_URL."""
-    return engine_for(s.database_url)
+    """The engine on DATABASE_URL, with govbot's schema in place (every command that reads or writes calls this).
+
+    SQLite is upgraded to the newest schema on the spot (as `govbot serve` does); on PostgreSQL, where a
+    migration is a deployment step, a database without the newest schema stops the command with one line that
+    says to run `govbot db upgrade`.
+    """
+    found = engine_for(s.database_url)
+    if s.database_url not in _READY:
+        _check_schema(s, found)
+        _READY.add(s.database_url)
+    return found
+
+
+def _check_schema(s: Settings, found: Engine) -> None:
+    url = make_url(s.database_url)
+    try:
+        revision = current_revision(found)
+        if revision == head_revision():
+            return
+        if url.get_backend_name() == "sqlite":
+            upgrade(s.database_url)
+            return
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot use the database at {url.render_as_string(hide_password=True)} "
+                   f"({exc.__class__.__name__}): check DATABASE_URL and that the database is reachable") from None
+    if revision is None:
+        raise fail("the database has no govbot schema yet: run `govbot db upgrade` first")
+    if not known_revision(revision):
+        raise fail(f"the database's schema ({revision}) is newer than this govbot's: run the newer govbot")
+    raise fail(f"the database's schema ({revision}) is older than this govbot's ({head_revision()}): "
+               "run `govbot db upgrade` first")
 
 
 def upgrade_schema(s: Settings) -> None:

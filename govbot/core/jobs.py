@@ -77,11 +77,19 @@ class DryRunTracker:
             return attr
 
         def _printed(*args: Any, **kwargs: Any) -> None:
-            shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            shown = ", ".join([shown_value(a) for a in args] + [f"{k}={shown_value(v)}" for k, v in kwargs.items()])
             self._echo(f"[dry-run] would call Jira {name}({shown})")
             return None
 
         return _printed
+
+
+def shown_value(value: Any) -> str:
+    """A value as a dry run prints it: a time as people read it (``Mon 7 Dec 2026 09:00 Europe/Berlin``)."""
+    if isinstance(value, datetime):
+        zone = getattr(value.tzinfo, "key", None) or value.tzname() or ""
+        return f"{value:%a} {value.day} {value:%b %Y %H:%M} {zone}".rstrip()
+    return repr(value)
 
 
 TriggerFactory = Callable[[StoredTeam], Any]

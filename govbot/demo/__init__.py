@@ -8,7 +8,6 @@ folder.
 
 from __future__ import annotations
 
-import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from govbot.adapters.db.session import session_scope
 from govbot.config import load_settings
 from govbot.core import audit
 from govbot.core.deps import Runtime
+from govbot.demo import outdir
 from govbot.demo.digest import demo_digest_step
 from govbot.demo.staffing import demo_staffing_step
 from govbot.demo.steps import demo_refactoring_step, demo_settings_step, demo_survey_step
@@ -137,11 +137,13 @@ def _start_jira(now: datetime) -> Any:
 
 
 def run_demo(out_dir: Path, *, console: Console | None = None) -> int:
-    """Play the demo; return the process exit code."""
+    """Play the demo; return the process exit code.
+
+    ``out_dir`` must be new, empty or the demo's own (raises OutDirRefused otherwise): a re-run deletes only the
+    files the last run wrote there, as listed in its marker file.
+    """
     console = console or Console(width=120, record=True)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    kept = outdir.prepare(out_dir)  # raises OutDirRefused for a folder govbot did not make
     database = out_dir / "govbot.db"
     url = f"sqlite:///{database}"
     now = datetime.now(UTC)
@@ -194,4 +196,5 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> int:
         if jira is not None:
             jira.stop()
         runtime.engine.dispose()
+        outdir.record(out_dir, kept)
     return 1 if failed else 0

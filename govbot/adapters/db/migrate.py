@@ -52,7 +52,20 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision (None: no govbot schema yet)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def schema_is_current(engine: Engine) -> bool:
     """Whether the database's schema is at this govbot's head (a new image waits for its migration Job)."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head_revision()
+    return current_revision(engine) == head_revision()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether this govbot ships the migration ``revision`` (False: a newer govbot wrote the schema)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision) is not None
+    except Exception:
+        return False

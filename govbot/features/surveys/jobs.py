@@ -150,12 +150,30 @@ def _invite(ctx: JobContext, survey: Survey) -> str:
     return report.summary("invitations")
 
 
+def not_due_text(team: StoredTeam, now: datetime) -> str:
+    """"No survey is due", with when the next one starts and how to start one now."""
+    upcoming = service.next_occurrence(team=team, now=now)
+    when = f"the next starts {ui.when_text(upcoming, team.spec.timezone)}" if upcoming else "none is scheduled"
+    return f"{service.NOT_DUE}: {when}; `govbot survey start --team {team.name}` starts one now"
+
+
 def send_survey(ctx: JobContext) -> str:
     """Start the due occurrence's survey (once: the occurrence is unique per team) and invite the team."""
     survey, note = service.start_scheduled(session=ctx.session, key=ctx.key, team=ctx.team, now=ctx.now)
     if survey is None:
-        return note
+        return not_due_text(ctx.team, ctx.now) if note == service.NOT_DUE else note
     return f"{note}; {_invite(ctx, survey)}"
+
+
+def invite_now(engine: Engine, client: WebClient, *, survey: Survey, team: StoredTeam,
+               now: datetime) -> fanout.FanOutReport:
+    """DM the survey's invitation to every member not invited yet (each member once, however often this runs)."""
+    assert survey.id is not None
+    notifier = SlackNotifier(fanout_client(client))
+    return service.invite_members(
+        engine=engine, survey_id=survey.id, team=team, now=now,
+        send=invitation_sender(notifier, survey=survey, team=team),
+        already_sent=invitation_finder(notifier, survey=survey, team=team))
 
 
 def remind_survey(ctx: JobContext) -> str:
@@ -181,7 +199,8 @@ def remind_survey(ctx: JobContext) -> str:
         already_sent=invitation_finder(notifier, survey=survey, team=ctx.team),
     )
     if not due:
-        return f"{invites.summary('invitations')}; reminder due {survey.remind_at.isoformat()}"
+        return (f"{invites.summary('invitations')}; reminder due "
+                f"{ui.when_text(survey.remind_at, ctx.team.spec.timezone)}")
     reminders = service.remind_non_responders(
         engine=ctx.runtime.engine, key=ctx.key, survey_id=survey.id, now=ctx.now,
         send=invitation_sender(notifier, survey=survey, team=ctx.team, reminder=True),
@@ -197,7 +216,7 @@ def close_survey(ctx: JobContext) -> str:
                              actor=audit.SYSTEM)
         note = f"survey {survey.id} closed"
     elif survey is not None:
-        note = f"survey {survey.id} closes {survey.closes_at.isoformat()}"
+        note = f"survey {survey.id} closes {ui.when_text(survey.closes_at, ctx.team.spec.timezone)}"
     else:
         note = "no open survey"
     last = repo.get_closed_survey(session=ctx.session, team_id=ctx.team.id)

@@ -33,7 +33,7 @@ from govbot.core import audit
 from govbot.core import delivery as ledger
 from govbot.core.teams import StoredTeam
 from govbot.domain import surveys as domain
-from govbot.domain.schedule import anchor_in, latest_at_or_before, zone
+from govbot.domain.schedule import anchor_in, latest_at_or_before, next_after, zone
 from govbot.features.surveys.fanout import FANOUT_WORKERS, AlreadySent, FanOutReport, Send, fan_out
 from govbot.features.surveys.repo import (
     KIND_CLOSE_NOTE,
@@ -157,13 +157,22 @@ def due_occurrence(*, team: StoredTeam, now: datetime) -> datetime | None:
     return occurrence
 
 
+def next_occurrence(*, team: StoredTeam, now: datetime) -> datetime | None:
+    """The first survey_rrule occurrence after ``now`` (None: the rule has no more)."""
+    tz = team.spec.timezone
+    return next_after(team.settings.survey_rrule, tz=tz, after=now, anchor=anchor_in(tz))
+
+
+NOT_DUE = "no survey is due"
+
+
 def start_scheduled(
     *, session: Session, key: bytes, team: StoredTeam, now: datetime
 ) -> tuple[Survey | None, str]:
     """The survey of the due occurrence: started now, or found (to resume its invitations); with a note."""
     occurrence_at = due_occurrence(team=team, now=now)
     if occurrence_at is None:
-        return None, "no survey is due"
+        return None, NOT_DUE
     occurrence = "rrule:" + occurrence_at.astimezone(UTC).isoformat(timespec="minutes")
     query = select(Survey).where(Survey.team_id == team.id, Survey.occurrence == occurrence)
     existing = session.exec(query).first()

@@ -28,14 +28,12 @@ from govbot.features.surveys import repo, service
 from govbot.features.surveys.jobs import (
     announce,
     close_note,
-    fanout_client,
-    invitation_finder,
-    invitation_sender,
+    invite_now,
     results_text,
 )
 
 
-def _disabled_option(value: str | bool | None) -> list[str] | None:
+def disabled_option(value: str | bool | None) -> list[str] | None:
     if value is None:
         return None
     if value is True or not str(value).strip():
@@ -56,7 +54,7 @@ def _survey_start(ctx: CommandContext) -> None:
     assert team is not None
     tz = team.spec.timezone
     try:
-        disabled = _disabled_option(ctx.options.get("disable"))
+        disabled = disabled_option(ctx.options.get("disable"))
         with session_scope(ctx.runtime.engine) as session:
             survey = service.start_survey(session=session, key=ctx.runtime.key, team=team, now=ctx.now,
                                           actor=ctx.user_id, disabled=disabled)
@@ -71,11 +69,7 @@ def _survey_start(ctx: CommandContext) -> None:
     ctx.reply(f"Survey started for team `{team.name}`, {_asked_text(survey)}: inviting "
               f"{len(team.spec.members)} members by DM now. Non-responders get one reminder "
               f"{ui.when_text(survey.remind_at, tz)}; it closes {ui.when_text(survey.closes_at, tz)}.")
-    notifier = SlackNotifier(fanout_client(ctx.runtime.slack))
-    report = service.invite_members(
-        engine=ctx.runtime.engine, survey_id=survey.id, team=team, now=ctx.now,
-        send=invitation_sender(notifier, survey=survey, team=team),
-        already_sent=invitation_finder(notifier, survey=survey, team=team))
+    report = invite_now(ctx.runtime.engine, ctx.runtime.slack, survey=survey, team=team, now=ctx.now)
     ctx.reply(f"Survey invitations for team `{team.name}`: {report.summary('invitations')}.")
 
 

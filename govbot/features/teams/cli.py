@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 import yaml
 from pydantic import ValidationError
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from sqlmodel import Session
 
@@ -23,7 +25,7 @@ from govbot.features.teams.service import (
     parse_team_file,
     remove_team,
 )
-from govbot.teamconfig import TeamSpec, describe_error
+from govbot.teamconfig import TeamSpec, error_sentence
 
 app = typer.Typer(name="team", help="Manage governed teams without Slack (config as code).", no_args_is_help=True)
 
@@ -73,8 +75,7 @@ def team_add(
         spec = TeamSpec(name=name, jira_board_id=board, jira_project=project, digest_channel=channel,
                         timezone=timezone, managers=manager, members=members, cadence_anchor_sprint_id=anchor)
     except ValidationError as exc:
-        field, message = describe_error(exc.errors()[0])  # type: ignore[arg-type]
-        raise fail(f"{field}: {message}") from None
+        raise fail(error_sentence(dict(exc.errors()[0]))) from None
     try:
         with session_scope(engine(s)) as session:
             add_team(session=session, key=s.secret_key_bytes(), now=now(), actor=actor(), spec=spec)
@@ -94,7 +95,13 @@ def team_list() -> None:
         spec = team.spec
         table.add_row(spec.name, str(spec.jira_board_id), spec.jira_project, spec.digest_channel, spec.timezone,
                       str(len(spec.managers)), str(len(spec.members)))
-    out.print(table if stored else "no teams yet: `govbot team import FILE.yaml` or `govbot team add`")
+    if not stored:
+        out.print("no teams yet: `govbot team import FILE.yaml` or `govbot team add`")
+        return
+    # Every value whole (a timezone such as America/Argentina/Buenos_Aires, a long team name), even where the
+    # terminal or a pipe is narrower than the table: names and ids are copied from here, so never cut them.
+    needed = Measurement.get(out, out.options.update_width(1000), table).maximum
+    (out if needed <= out.width else Console(width=needed)).print(table)
 
 
 @app.command("show")

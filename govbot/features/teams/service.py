@@ -17,7 +17,8 @@ from govbot.adapters.db.tables import Team, TeamManager, TeamMember, TeamSetting
 from govbot.adapters.tracker import TrackerError
 from govbot.core import audit, teams
 from govbot.core.events import Signal, send_after_commit
-from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec, describe_error
+from govbot.features.teams.teamfile import TeamFileUnreadable, load_team_file
+from govbot.teamconfig import MemberSpec, TeamSettings, TeamSpec, error_sentence
 
 
 class TeamFileError(ValueError):
@@ -58,11 +59,13 @@ def parse_team_file(path: Path) -> list[TeamSpec]:
     """Read and validate a team file as a whole; raise TeamFileError naming file, team, field and problem."""
     name = str(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_team_file(path)
     except FileNotFoundError:
         raise TeamFileError([f"{name}: the file does not exist"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TeamFileError([f"{name}: cannot be read ({exc.__class__.__name__})"]) from None
+    except TeamFileUnreadable as exc:
+        raise TeamFileError([f"{name}: {exc}"]) from None
+    except OSError as exc:
+        raise TeamFileError([f"{name}: cannot be read ({exc.strerror or exc.__class__.__name__})"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -80,9 +83,7 @@ def parse_team_file(path: Path) -> list[TeamSpec]:
         try:
             spec = TeamSpec.model_validate(raw)
         except ValidationError as exc:
-            for error in exc.errors():
-                path_, message = describe_error(error)  # type: ignore[arg-type]
-                problems.append(f"{name}: team {label}: {path_ or 'team'}: {message}")
+            problems.extend(f"{name}: team {label}: {error_sentence(dict(error))}" for error in exc.errors())
             continue
         if spec.name in seen:
             problems.append(f"{name}: team {label}: name: appears twice in the file")
