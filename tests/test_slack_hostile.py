@@ -1,0 +1,221 @@
+"""Hostile input on `POST /slack/events`, over the wire: every signed request in Slack's envelope gets a 2xx within
+3 s whatever its content; a body that is not Slack's shape gets 400; nothing is ever a 500 or a dropped connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+from urllib.parse import urlencode, urlparse
+
+import pytest
+
+from govbot.adapters.slack.ids import ActionId
+from govbot.runtime import Feature
+from govbot.sandbox.slack_client import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
+
+USER = "U0SOMEONE1"
+
+
+def _errors(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# --- unknown action and callback ids
+
+
+@pytest.mark.parametrize("action_id", ["no_such_action", "digest_preview", "refactor_skip", "x" * 300])
+def test_unknown_action_is_acked(bot, caplog, action_id):
+    response = bot.sim.block_action(user_id=USER, action_id=action_id, value="1", channel_id="C0RANDOM01")
+    assert response.status == 200 and response.elapsed < 3.0
+    assert not _errors(caplog)
+
+
+@pytest.mark.parametrize("callback_id", ["no_such_view", "digest_settings", ""])
+def test_unknown_view_submission_is_acked(bot, caplog, callback_id):
+    response = bot.sim.view_submission(user_id=USER, callback_id=callback_id, values={})
+    assert response.status == 200 and response.elapsed < 3.0
+    assert not _errors(caplog)
+
+
+def test_unknown_id_is_logged_once_per_id(bot, caplog):
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        bot.sim.block_action(user_id=USER, action_id="mystery_button", value="secret-value-1")
+        bot.sim.block_action(user_id=USER, action_id="other_button", value="secret-value-2")
+    about = [r.getMessage() for r in caplog.records if "mystery_button" in r.getMessage()]
+    assert len(about) == 1, about
+    assert len([r for r in caplog.records if "other_button" in r.getMessage()]) == 1
+    assert not any("secret-value" in r.getMessage() for r in caplog.records)
+
+
+def test_unknown_interaction_type_and_other_command_are_acked(bot):
+    body = urlencode({"payload": json.dumps({"type": "shortcut", "callback_id": "nope", "trigger_id": "1.2.x",
+                                             "user": {"id": USER}, "team": {"id": "T0SANDBOX"}})}).encode()
+    assert bot.sim.post_raw(body, content_type=FORM_CONTENT_TYPE).status == 200
+    assert bot.sim.slash_command("help", user_id=USER, channel_id="C0RANDOM01", command="/other").status == 200
+
+
+# --- numbers out of range in button values
+
+
+@pytest.mark.parametrize("value", [str(2**63), str(2**31), "9" * 400, "-5", "0", "1e9", " 12"])
+def test_survey_button_with_out_of_range_value_gets_a_polite_modal(bot, caplog, value):
+    response = bot.sim.block_action(user_id=USER, action_id=ActionId.SURVEY_OPEN, value=value,
+                                    channel_id="D0SOMEONE1")
+    assert response.status == 200 and response.elapsed < 3.0
+    opened = bot.wait_for("views.open")
+    assert "not valid" in json.dumps(opened[-1].body)
+    assert not _errors(caplog)
+
+
+@pytest.mark.parametrize("value", [str(2**63), "-1"])
+def test_violation_button_with_out_of_range_value_gets_a_polite_modal(bot, caplog, value):
+    response = bot.sim.block_action(user_id=USER, action_id=ActionId.VIOLATION_ACK, value=value,
+                                    channel_id="D0SOMEONE1")
+    assert response.status == 200
+    assert "not valid" in json.dumps(bot.wait_for("views.open")[-1].body)
+    assert not _errors(caplog)
+
+
+def test_settings_button_with_a_huge_team_name_is_refused_politely(bot, caplog):
+    response = bot.sim.block_action(user_id=USER, action_id=ActionId.OPEN_SETTINGS, value="t" * 100_000)
+    assert response.status == 200
+    assert "Not allowed" in json.dumps(bot.wait_for("views.open")[-1].body)
+    assert not _errors(caplog)
+
+
+# --- bodies that are not Slack's shape
+
+
+def _nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [200, 5_000, 100_000])
+def test_deeply_nested_json_gets_400(bot, caplog, depth):
+    event = json.dumps({"type": "event_callback", "team_id": "T0SANDBOX", "event_id": "Ev1"})
+    body = event[:-1] + ', "event": ' + _nested(depth) + "}"
+    assert bot.sim.post_raw(body.encode(), content_type=JSON_CONTENT_TYPE).status == 400
+    payload = urlencode({"payload": '{"type": "block_actions", "x": ' + _nested(depth) + "}"}).encode()
+    assert bot.sim.post_raw(payload, content_type=FORM_CONTENT_TYPE).status == 400
+    assert not _errors(caplog)
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "app_home_opened", "user": 12345, "tab": "home"},
+    {"type": "app_home_opened", "user": ["U0SOMEONE1"], "tab": "home"},
+    {"type": "app_home_opened", "user": {"id": 7}, "tab": "home"},
+    {"type": "message", "user": USER, "channel": 12345, "text": "hi"},
+    {"type": "reaction_added", "user": USER, "item": {"channel": 42}},
+    {"type": 5},
+    "app_home_opened",
+])
+def test_event_with_wrong_typed_ids_gets_400(bot, caplog, event):
+    assert bot.sim.event(event).status == 400
+    assert not _errors(caplog)
+
+
+@pytest.mark.parametrize("payload", [
+    {"type": "block_actions", "user": 5, "actions": [{"action_id": "survey_open", "value": "1"}]},
+    {"type": "block_actions", "user": {"id": USER}, "actions": {"action_id": "survey_open"}},
+    {"type": "block_actions", "user": {"id": USER}, "actions": [{"action_id": 5}]},
+    {"type": "view_submission", "user": {"id": USER}, "view": "settings"},
+    {"type": "view_submission", "user": {"id": USER}, "view": {"callback_id": ["settings"]}},
+    {"type": ["block_actions"]},
+])
+def test_interaction_with_wrong_top_level_types_gets_400(bot, caplog, payload):
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    assert bot.sim.post_raw(body, content_type=FORM_CONTENT_TYPE).status == 400
+    assert not _errors(caplog)
+
+
+def test_app_home_with_a_malformed_user_id_is_acked_and_publishes_nothing(bot, caplog):
+    for user in ("'; DROP TABLE team; --", "U" * 5000, ""):
+        response = bot.sim.event({"type": "app_home_opened", "user": user, "tab": "home"})
+        assert response.status == 200
+    assert bot.sandbox.calls_of("views.publish") == []
+    assert not _errors(caplog)
+
+
+def test_bad_requests_keep_the_connection_alive(bot):
+    """A 400 (or any answer) never drops a keep-alive connection: the next request on it is answered."""
+    url = urlparse(bot.sim.events_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    bodies = [
+        (_nested(100_000).encode(), JSON_CONTENT_TYPE),
+        (json.dumps({"type": "event_callback", "event": {"type": "app_home_opened", "user": 5}}).encode(),
+         JSON_CONTENT_TYPE),
+        (b"\xff\xfe", FORM_CONTENT_TYPE),
+        (urlencode({"command": "/govbot", "text": "help", "user_id": USER, "channel_id": "C1"}).encode(),
+         FORM_CONTENT_TYPE),
+    ]
+    try:
+        statuses = []
+        for body, content_type in bodies:
+            connection.request("POST", url.path, body=body,
+                               headers={"Content-Type": content_type, **bot.sim.sign(body)})
+            answer = connection.getresponse()
+            answer.read()
+            statuses.append(answer.status)
+            assert not answer.will_close
+    finally:
+        connection.close()
+    assert statuses == [400, 400, 400, 200]
+
+
+# --- slash-command text
+
+
+def test_overlong_command_text_gets_a_polite_reply(bot):
+    response = bot.sim.slash_command("status " + "x" * 200_000, user_id=USER, channel_id="C0RANDOM01")
+    assert response.status == 200 and response.elapsed < 3.0
+    assert "too long" in response.json()["text"]
+
+
+def test_long_but_plausible_command_text_still_gets_help(bot):
+    response = bot.sim.slash_command("frobnicate " + "word " * 500, user_id=USER, channel_id="C0RANDOM01")
+    assert response.status == 200 and "Usage" in response.json()["text"]
+
+
+# --- a listener that raises
+
+
+def _register_raising(app, runtime):
+    @app.action("test_raise_before_ack")
+    def before(ack, body):
+        raise RuntimeError(f"boom for {body['user']['id']}")
+
+    @app.action("test_raise_after_ack")
+    def after(ack, body):
+        ack()
+        raise RuntimeError(f"boom for {body['user']['id']}")
+
+    @app.view("test_raise_view")
+    def view(ack, body):
+        raise KeyError(body["user"]["id"])
+
+
+RAISING = Feature("raising", register=_register_raising)
+
+
+@pytest.mark.parametrize("bot_features", [(RAISING,)], indirect=True)
+def test_a_listener_that_raises_still_acks_and_logs_the_request_id_without_personal_data(bot, caplog):
+    caplog.set_level(logging.INFO)
+    triggers = []
+    for action_id in ("test_raise_before_ack", "test_raise_after_ack"):
+        for _ in range(5):  # the ack and the error race in bolt's worker thread: try a few times
+            response = bot.sim.block_action(user_id="U0PRIVATE77", action_id=action_id, value="1")
+            assert response.status == 200 and response.elapsed < 3.0, (action_id, response)
+            triggers.append(response.trigger_id)
+    submitted = bot.sim.view_submission(user_id="U0PRIVATE77", callback_id="test_raise_view", values={})
+    assert submitted.status == 200 and submitted.elapsed < 3.0
+    triggers.append(submitted.trigger_id)
+    errors = _errors(caplog)
+    assert len(errors) == len(triggers), [r.getMessage() for r in errors]
+    for record in errors:
+        text = record.getMessage() + (logging.Formatter().formatException(record.exc_info) if record.exc_info
+                                      else "")
+        assert "U0PRIVATE77" not in text and "boom" not in text
+        assert any(trigger in text for trigger in triggers), text
