@@ -15,6 +15,9 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from govbot.adapters.slack import inputs
+from govbot.adapters.slack.envelope import request_id
+from govbot.adapters.slack.failures import OOPS, guarded, log_failure, on_error
 from govbot.adapters.slack.ids import COMMAND
 from govbot.core import delivery
 from govbot.core.commands import CommandContext, Surface, run_command
@@ -25,8 +28,7 @@ log = logging.getLogger(__name__)
 
 SLACK_REQUESTS = Counter("govbot_slack_requests_total", "Slack requests handled, by kind", ["kind"])
 DUPLICATE_EVENTS = Counter("govbot_slack_duplicate_events_total", "Slack event retries ignored as duplicates")
-OOPS = ("Something went wrong on govbot's side and nothing was changed. Try again in a minute; if it keeps "
-        "happening, tell your govbot admin (the details are in govbot's log).")
+UNREADABLE = "govbot could not read which user and channel this command came from, so it did nothing."
 
 
 def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
@@ -41,7 +43,8 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         token_verification_enabled=False,
         request_verification_enabled=True,
         process_before_response=False,
-        raise_error_for_unhandled_request=False,
+        # Unhandled requests go to the error handler, which acks them and logs each id once (failures.py).
+        raise_error_for_unhandled_request=True,
     )
 
     @app.middleware
@@ -59,33 +62,37 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         next()
         return None
 
+    @guarded
     def ack_command(ack: Ack, body: dict[str, Any]) -> None:
-        # Help is answered in the ack itself; everything else is acked empty and answered after.
-        if surface.parse(body.get("text") or "").name in (None, "help"):
-            ack(text=surface.help_text(), response_type="ephemeral")
+        # Help (and any problem with the command) is answered in the ack itself; everything else is acked empty
+        # and answered after.
+        parsed = surface.parse(body.get("text") or "")
+        if inputs.user_id(body.get("user_id")) is None or inputs.channel_id(body.get("channel_id")) is None:
+            ack(text=UNREADABLE, response_type="ephemeral")
+        elif parsed.name in (None, "help"):
+            ack(text=parsed.problem or surface.help_text(), response_type="ephemeral")
         else:
             ack()
 
     def run_later(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         parsed = surface.parse(body.get("text") or "")
-        if parsed.name in (None, "help"):
+        user_id, channel_id = inputs.user_id(body.get("user_id")), inputs.channel_id(body.get("channel_id"))
+        if parsed.name in (None, "help") or user_id is None or channel_id is None:
             return  # already answered in the ack
         ctx = CommandContext(
-            runtime=runtime, surface=surface, user_id=body.get("user_id", ""),
-            channel_id=body.get("channel_id", ""), parsed=parsed, trigger_id=body.get("trigger_id"),
+            runtime=runtime, surface=surface, user_id=user_id, channel_id=channel_id, parsed=parsed,
+            trigger_id=inputs.short_text(body.get("trigger_id")),
             client=client, respond=respond, now=runtime.clock(),
         )
         try:
             run_command(ctx)
-        except Exception:
-            log.exception("/govbot %s failed", parsed.name)
+        except Exception as error:
+            log_failure(error, slack_request=request_id(body), what=f"/govbot {parsed.name}")
             ctx.reply(OOPS)
 
     app.command(COMMAND)(ack=ack_command, lazy=[run_later])
 
-    @app.error
-    def on_error(error: Exception, logger: logging.Logger) -> None:
-        logger.error("unhandled error in a Slack listener: %s", error.__class__.__name__, exc_info=error)
+    app.error(on_error)
 
     register_home(app, runtime, surface)
     return app

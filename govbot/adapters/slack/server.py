@@ -1,20 +1,18 @@
 """The HTTP face of govbot: `POST /slack/events`, `GET /healthz`, `GET /readyz`, `GET /metrics`, served by uvicorn.
 
 bolt's own ``app.start()`` is a development server, and its Starlette adapter runs the sync App on the event loop
-thread; this endpoint checks the signature first (401, nothing parsed), refuses a body it cannot parse (400,
-never a 500), and dispatches in a worker thread so one slow request never blocks the others.
+thread; this endpoint checks the signature first (401, nothing parsed), refuses a body that is not of Slack's
+shape (400, never a 500; see ``govbot.adapters.slack.envelope``), and dispatches in a worker thread so one slow
+request never blocks the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import signal
 import time
-import uuid
-from urllib.parse import parse_qs
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,6 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from govbot.adapters.db.migrate import schema_is_current
+from govbot.adapters.slack import envelope
 from govbot.config import Settings
 from govbot.logs import log_context
 
@@ -37,34 +36,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 20  # below the pods' terminationGracePeriodSeconds 
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger before reading it all.
 
 
-def _parsable(body: bytes, content_type: str) -> bool:
-    """Whether the body is the JSON or form shape Slack sends (with a JSON payload field when present)."""
-    try:
-        decoded = body.decode("utf-8")
-        if "application/json" in content_type:
-            return isinstance(json.loads(decoded), dict)
-        form = parse_qs(decoded, keep_blank_values=True, strict_parsing=bool(decoded))
-        if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        return bool(form)
-    except (UnicodeDecodeError, ValueError):
-        return False
-
-
 def slack_request_id(body: bytes, content_type: str) -> str:
-    """Slack's own id of a request, for the logs: the event id of an event, the trigger id of a command or an
-    interaction; a random one when it has neither."""
+    """Slack's own id of a request, for the logs (see ``envelope.request_id``); a random one for a body that is
+    not Slack's."""
     try:
-        decoded = body.decode("utf-8")
-        if "application/json" in content_type:
-            fields = json.loads(decoded)
-        else:
-            form = {k: v[0] for k, v in parse_qs(decoded).items()}
-            fields = json.loads(form["payload"]) if "payload" in form else form
-        found = (fields.get("event_id") or fields.get("trigger_id")) if isinstance(fields, dict) else None
-    except (UnicodeDecodeError, ValueError):
-        found = None
-    return str(found)[:64] if found else f"req-{uuid.uuid4().hex[:12]}"
+        return envelope.read(body, content_type).request_id
+    except envelope.NotSlackShape:
+        return envelope.request_id({})
 
 
 def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float) -> bool:
@@ -92,15 +70,15 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
         body = await request.body()
         if not signature_ok(secret_bytes, body, {k.lower(): v for k, v in request.headers.items()}, time.time()):
             return PlainTextResponse("invalid request signature or timestamp", status_code=401)
-        content_type = request.headers.get("content-type", "")
-        if not _parsable(body, content_type):
-            return PlainTextResponse("malformed request body", status_code=400)
-        bolt_request = BoltRequest(
-            body=body.decode("utf-8"),
-            query=request.url.query,
-            headers={k: [v] for k, v in request.headers.items()},
-        )
-        with log_context(slack_request=slack_request_id(body, content_type)):
+        try:
+            read = envelope.read(body, request.headers.get("content-type", ""))
+            bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.url.query,
+                                       headers={k: [v] for k, v in request.headers.items()},
+                                       context={"slack_request": read.request_id})
+        except (envelope.NotSlackShape, ValueError, TypeError, AttributeError, KeyError, IndexError) as problem:
+            reason = str(problem) if isinstance(problem, envelope.NotSlackShape) else "malformed request body"
+            return PlainTextResponse(f"not a Slack request: {reason}", status_code=400)
+        with log_context(slack_request=read.request_id):
             bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return Response(
             content=bolt_response.body,

@@ -1,0 +1,194 @@
+"""Whether a signed body has the shape Slack sends, before bolt reads it.
+
+Slack sends three encodings: JSON (Events API: ``event_callback``, ``url_verification``…), a form with a
+``payload`` field holding JSON (interactions: ``block_actions``, ``view_submission``…) and a plain form (slash
+commands, ``ssl_check``). bolt reads the ids it routes by (user, channel, team, enterprise; the event's type, the
+action and callback ids) without checking their types, so a number where Slack always sends a string would raise
+inside bolt. Here those fields are checked against the types Slack documents; anything else about the content is
+the listeners' business (``govbot.adapters.slack.inputs``). A body that fails is not Slack's: the endpoint answers
+400. Every check is linear in the size of the body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+MAX_DEPTH = 64  # Slack's deepest payloads (rich text in a view's blocks) nest about 15 levels
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class NotSlackShape(ValueError):
+    """The body is not one Slack sends (the endpoint answers 400 with this message)."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A body of Slack's shape: its fields (the JSON object, the form's ``payload`` object, or the form's fields)
+    and the id its log lines carry."""
+
+    fields: dict[str, Any]
+    request_id: str
+
+
+# --- the fields bolt reads, with the types Slack sends them in
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _IdObject(_Shape):
+    id: str | None = None
+    team_id: str | None = None
+    enterprise_id: str | None = None
+
+
+_IdRef = str | _IdObject | None
+
+
+class _Ids(_Shape):
+    """The places bolt looks for who and where (``slack_bolt.request.internals``)."""
+
+    user: _IdRef = None
+    channel: _IdRef = None
+    team: _IdRef = None
+    enterprise: _IdRef = None
+    user_id: str | None = None
+    channel_id: str | None = None
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    thread_ts: str | None = None
+
+
+class _Message(_Ids):
+    pass
+
+
+class _Event(_Ids):
+    type: str
+    subtype: str | None = None
+    message: _Message | None = None
+    previous_message: _Message | None = None
+    item: _Ids | None = None
+    assistant_thread: _Ids | None = None
+
+
+class _EventCallback(_Ids):
+    type: Literal["event_callback"]
+    event: _Event
+    event_id: str | None = None
+    authorizations: list[_Ids] | None = None
+
+
+class _Action(_Shape):
+    action_id: str | None = None
+    block_id: str | None = None
+    type: str | None = None
+
+
+class _ViewState(_Shape):
+    values: dict[str, dict[str, dict[str, Any]]] | None = None
+
+
+class _View(_Ids):
+    id: str | None = None
+    callback_id: str | None = None
+    private_metadata: str | None = None
+    app_installed_team_id: str | None = None
+    state: _ViewState | None = None
+
+
+class _Interaction(_Ids):
+    type: str
+    trigger_id: str | None = None
+    response_url: str | None = None
+    callback_id: str | None = None
+    actions: list[_Action] | None = None
+    view: _View | None = None
+    message: _Message | None = None
+    authorizations: list[_Ids] | None = None
+
+
+class _OtherJson(_Ids):
+    type: str
+    authorizations: list[_Ids] | None = None
+
+
+# --- reading a body
+
+
+def read(body: bytes, content_type: str) -> Envelope:
+    """The envelope of a signed body, or NotSlackShape saying why it is not one Slack sends."""
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotSlackShape("the body is not UTF-8") from None
+    if "application/json" in content_type:
+        fields = _json_object(decoded)
+        model: type[_Shape] = _EventCallback if fields.get("type") == "event_callback" else _OtherJson
+    else:
+        form = _form(decoded)
+        if "payload" in form:
+            fields = _json_object(form["payload"])
+            model = _Interaction
+        elif "command" in form or "ssl_check" in form:
+            fields, model = form, _Shape
+        else:
+            raise NotSlackShape("a form without a command or a payload")
+    try:
+        model.model_validate(fields)
+    except ValidationError as error:
+        where = ".".join(str(part) for part in error.errors()[0]["loc"])
+        raise NotSlackShape(f"the field {where[:80]} is not of the type Slack sends") from None
+    return Envelope(fields=fields, request_id=request_id(fields))
+
+
+def request_id(fields: dict[str, Any]) -> str:
+    """Slack's own id of a request, for the logs: the event id of an event, the trigger id of a command or an
+    interaction; a random one when it has neither (or it is not shaped like an id)."""
+    for name in ("event_id", "trigger_id"):
+        found = fields.get(name)
+        if isinstance(found, str) and _REQUEST_ID.fullmatch(found):
+            return found
+    return f"req-{uuid.uuid4().hex[:12]}"
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise NotSlackShape(f"JSON nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError:
+        raise NotSlackShape("the body is not JSON") from None
+    if not isinstance(value, dict):
+        raise NotSlackShape("the JSON is not an object")
+    if _too_deep(value):
+        raise NotSlackShape(f"JSON nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _form(text: str) -> dict[str, str]:
+    try:
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise NotSlackShape("the body is not a form") from None
+    return {name: values[0] for name, values in form.items()}
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests containers deeper than MAX_DEPTH (without recursing)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
