@@ -28,7 +28,14 @@ log = logging.getLogger(__name__)
 
 SLACK_REQUESTS = Counter("govbot_slack_requests_total", "Slack requests handled, by kind", ["kind"])
 DUPLICATE_EVENTS = Counter("govbot_slack_duplicate_events_total", "Slack event retries ignored as duplicates")
-UNREADABLE = "govbot could not read which user and channel this command came from, so it did nothing."
+UNREADABLE = ("This command came without the user, channel or reply address Slack sends with every command, so "
+              "govbot did nothing: try it again from Slack.")
+
+
+def _readable(body: dict[str, Any]) -> bool:
+    """Whether a command says who sent it, where, and where to answer, as Slack always does."""
+    return (inputs.user_id(body.get("user_id")) is not None and inputs.channel_id(body.get("channel_id")) is not None
+            and inputs.short_text(body.get("response_url"), 2000) is not None)
 
 
 def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
@@ -67,7 +74,7 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         # Help (and any problem with the command) is answered in the ack itself; everything else is acked empty
         # and answered after.
         parsed = surface.parse(body.get("text") or "")
-        if inputs.user_id(body.get("user_id")) is None or inputs.channel_id(body.get("channel_id")) is None:
+        if not _readable(body):
             ack(text=UNREADABLE, response_type="ephemeral")
         elif parsed.name in (None, "help"):
             ack(text=parsed.problem or surface.help_text(), response_type="ephemeral")
@@ -76,11 +83,10 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
 
     def run_later(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         parsed = surface.parse(body.get("text") or "")
-        user_id, channel_id = inputs.user_id(body.get("user_id")), inputs.channel_id(body.get("channel_id"))
-        if parsed.name in (None, "help") or user_id is None or channel_id is None:
+        if parsed.name in (None, "help") or not _readable(body):
             return  # already answered in the ack
         ctx = CommandContext(
-            runtime=runtime, surface=surface, user_id=user_id, channel_id=channel_id, parsed=parsed,
+            runtime=runtime, surface=surface, user_id=body["user_id"], channel_id=body["channel_id"], parsed=parsed,
             trigger_id=inputs.short_text(body.get("trigger_id")),
             client=client, respond=respond, now=runtime.clock(),
         )

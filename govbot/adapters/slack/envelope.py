@@ -15,10 +15,10 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_DEPTH = 64  # Slack's deepest payloads (rich text in a view's blocks) nest about 15 levels
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -88,7 +88,7 @@ class _EventCallback(_Ids):
 
 
 class _Action(_Shape):
-    action_id: str | None = None
+    action_id: str  # bolt routes by it
     block_id: str | None = None
     type: str | None = None
 
@@ -110,7 +110,8 @@ class _Interaction(_Ids):
     trigger_id: str | None = None
     response_url: str | None = None
     callback_id: str | None = None
-    actions: list[_Action] | None = None
+    action_id: str | None = None  # block_suggestion
+    actions: Annotated[list[_Action], Field(min_length=1)] | None = None  # bolt reads the first
     view: _View | None = None
     message: _Message | None = None
     authorizations: list[_Ids] | None = None

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from govbot.adapters.db.migrate import schema_is_current
 from govbot.adapters.slack import envelope
+from govbot.adapters.slack.failures import log_failure
 from govbot.config import Settings
 from govbot.logs import log_context
 
@@ -79,7 +80,11 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
             reason = str(problem) if isinstance(problem, envelope.NotSlackShape) else "malformed request body"
             return PlainTextResponse(f"not a Slack request: {reason}", status_code=400)
         with log_context(slack_request=read.request_id):
-            bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+            try:
+                bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+            except Exception as error:  # bolt's own handling failed: Slack still gets its ack, the log the rest
+                log_failure(error, slack_request=read.request_id, what="dispatching a Slack request")
+                return Response(status_code=200)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,
