@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/survey_invitations.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/check_policy.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/digest.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/hostile_requests.py $(BENCH_FLAGS)
 
 bench-quick:
 	$(MAKE) --no-print-directory bench BENCH_QUICK=1

@@ -10,6 +10,8 @@ import logging
 from urllib.parse import urlencode, urlparse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govbot.adapters.slack.failures import guarded
 from govbot.adapters.slack.ids import ActionId
@@ -235,3 +237,43 @@ def test_every_action_and_view_listener_is_guarded(sqlite_url):
     assert listeners
     unguarded = [f.__qualname__ for f in listeners if getattr(f, "__govbot_guarded__", False) is not True]
     assert unguarded == []
+
+
+def test_a_chunked_body_over_the_limit_is_refused_without_reading_it_all(bot):
+    from govbot.adapters.slack.server import MAX_BODY
+
+    url = urlparse(bot.sim.events_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    chunk = b"x" * 65536
+    try:
+        connection.request("POST", url.path, body=iter([chunk] * (MAX_BODY // len(chunk) + 2)), encode_chunked=True,
+                           headers={"Content-Type": FORM_CONTENT_TYPE, "Transfer-Encoding": "chunked"})
+        assert connection.getresponse().status == 413
+    finally:
+        connection.close()
+
+
+def test_unknown_ids_are_remembered_in_bounded_memory():
+    from govbot.adapters.slack.failures import OnceLog
+
+    once = OnceLog(size=3)
+    assert [once.first(("action", str(n))) for n in (1, 2, 1, 3, 4)] == [True, True, False, True, True]
+    assert once.first(("action", "1")) is False  # seen recently: still remembered
+    assert once.first(("action", "2")) is True  # the oldest was forgotten
+    for n in range(10_000):
+        once.first(("action", f"flood-{n}"))
+    assert len(once._seen) == 3
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \t\n\r\\'\"ab-=#\u00a0“”")), max_size=30))
+def test_command_words_split_as_a_shell_does(text):
+    import shlex
+
+    from govbot.core.commands import split_words
+
+    try:
+        expected: list[str] | None = shlex.split(text)
+    except ValueError:
+        expected = None
+    assert split_words(text) == expected

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from govbot.adapters.slack import inputs
-from govbot.adapters.slack.envelope import request_id
+from govbot.adapters.slack.envelope import kind_of, request_id
 from govbot.adapters.slack.failures import OOPS, guarded, log_failure, on_error
 from govbot.adapters.slack.ids import COMMAND
 from govbot.core import delivery
@@ -65,7 +65,7 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
             if not first:
                 DUPLICATE_EVENTS.inc()
                 return BoltResponse(status=200, body="")
-        SLACK_REQUESTS.labels(body.get("type") or ("command" if "command" in body else "other")).inc()
+        SLACK_REQUESTS.labels(kind_of(body)).inc()
         next()
         return None
 

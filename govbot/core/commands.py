@@ -35,7 +35,7 @@ TOO_LONG = (f"That command is longer than Slack sends ({MAX_COMMAND_TEXT:,} char
             f"it. Try `{COMMAND} help`.")
 _WHITESPACE = " \t\r\n"
 _PLAIN = re.compile(r"[^ \t\r\n\\'\"]+")
-_DOUBLE_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.DOTALL)
 _QUOTED_ESCAPE = re.compile(r'\\(["\\])')
 
 

@@ -20,6 +20,12 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# The request types Slack sends (for metric labels: any other type is counted as "other", so a label's values stay
+# few whatever a body says).
+KNOWN_TYPES = frozenset({"event_callback", "url_verification", "app_rate_limited", "block_actions",
+                         "block_suggestion", "view_submission", "view_closed", "shortcut", "message_action",
+                         "interactive_message", "dialog_submission", "dialog_cancellation", "dialog_suggestion",
+                         "workflow_step_edit", "command", "ssl_check"})
 MAX_DEPTH = 64  # Slack's deepest payloads (rich text in a view's blocks) nest about 15 levels
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -149,6 +155,12 @@ def read(body: bytes, content_type: str) -> Envelope:
         where = ".".join(str(part) for part in error.errors()[0]["loc"])
         raise NotSlackShape(f"the field {where[:80]} is not of the type Slack sends") from None
     return Envelope(fields=fields, request_id=request_id(fields))
+
+
+def kind_of(fields: dict[str, Any]) -> str:
+    """The request's type for a metric label: one of KNOWN_TYPES, or "other"."""
+    kind = fields.get("type") or ("command" if "command" in fields else "other")
+    return kind if kind in KNOWN_TYPES else "other"
 
 
 def request_id(fields: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ from slack_bolt import BoltContext, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
 from govbot.adapters.slack.blocks import notice_view
-from govbot.adapters.slack.envelope import request_id
+from govbot.adapters.slack.envelope import kind_of, request_id
 from govbot.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,8 @@ _UNHANDLED_SEEN = OnceLog()
 
 def what_it_is(body: dict[str, Any]) -> tuple[str, str]:
     """(kind, id) of a Slack request: ("action", action_id), ("view", callback_id), ("event", event type)…"""
-    kind = str(body.get("type") or ("command" if "command" in body else "request"))
-    ident: Any = ""
+    kind = kind_of(body)
+    ident: Any = body.get("type") if kind == "other" else ""
     if kind == "block_actions" or kind == "block_suggestion":
         actions = body.get("actions") if kind == "block_actions" else [body]
         first = actions[0] if isinstance(actions, list) and actions else {}
@@ -83,7 +83,7 @@ def what_it_is(body: dict[str, Any]) -> tuple[str, str]:
     elif kind == "event_callback":
         event = body.get("event")
         ident, kind = (event.get("type") if isinstance(event, dict) else ""), "event"
-    return kind[:40], _printable(str(ident or ""))
+    return kind, _printable(str(ident or ""))
 
 
 def _printable(text: str, limit: int = 80) -> str:

@@ -68,7 +68,9 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
         length = int(request.headers.get("content-length") or 0)
         if length > MAX_BODY:
             return PlainTextResponse("request body too large", status_code=413)
-        body = await request.body()
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
+            return PlainTextResponse("request body too large", status_code=413)
         if not signature_ok(secret_bytes, body, {k.lower(): v for k, v in request.headers.items()}, time.time()):
             return PlainTextResponse("invalid request signature or timestamp", status_code=401)
         try:
@@ -120,6 +122,18 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ])
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is longer than ``limit`` (a chunked body announces no length)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _ping(engine: Engine) -> None:
