@@ -277,3 +277,20 @@ def test_command_words_split_as_a_shell_does(text):
     except ValueError:
         expected = None
     assert split_words(text) == expected
+
+
+def test_button_values_beyond_the_databases_integers_on_each_backend(db_url, caplog):
+    """2^31 fits SQLite's INTEGER but not PostgreSQL's: the value is refused before any query on both."""
+    from tests.conftest import close_bot, make_bot
+
+    bot = make_bot(db_url)
+    try:
+        for action_id in (ActionId.SURVEY_OPEN, ActionId.VIOLATION_ACK):
+            for value in (str(2**31), str(2**31 - 1)):
+                response = bot.sim.block_action(user_id=USER, action_id=action_id, value=value,
+                                                channel_id="D0SOMEONE1")
+                assert response.status == 200
+        assert len(bot.wait_for("views.open", 4)) == 4
+    finally:
+        close_bot(bot)
+    assert not _errors(caplog)
