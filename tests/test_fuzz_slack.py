@@ -99,6 +99,9 @@ def slash_commands(draw: st.DrawFn) -> Case:
               "trigger_id": f"{int(time.time())}.1.{draw(st.integers(0, 10**6))}"}
     if draw(st.integers(0, 9)):
         fields["response_url"] = "RESPONSE_URL"
+    elif draw(st.booleans()):
+        fields["response_url"] = "https://attacker.example/hook"
+        return Case(_form(fields), FORM_CONTENT_TYPE, "foreign", "command")
     return Case(_form(fields), FORM_CONTENT_TYPE, "slack", "command")
 
 
@@ -120,7 +123,10 @@ def block_actions(draw: st.DrawFn) -> Case:
     if draw(st.booleans()):
         payload["trigger_id"] = f"{int(time.time())}.1.{draw(st.integers(0, 10**6))}"
     if draw(st.booleans()):
-        payload["response_url"] = draw(st.sampled_from(["RESPONSE_URL", "https://hooks.slack.com/x"]))
+        payload["response_url"] = "RESPONSE_URL"
+    elif draw(st.integers(0, 9)) == 9:  # where govbot would post its answer: never a host the body names
+        payload["response_url"], wrong = draw(st.sampled_from(["https://attacker.example/x", "http://10.0.0.1/",
+                                                               "file:///etc/passwd", "RESPONSE_URL" * 200])), True
     if draw(st.integers(0, 9)) == 9:  # no action, or one without its id: never from Slack
         payload["actions"], wrong = draw(st.sampled_from([[], [5], [{}], [{"value": "1"}]])), True
     return Case(_payload(payload), FORM_CONTENT_TYPE, "loose" if wrong else "slack", "action")

@@ -294,3 +294,16 @@ def test_button_values_beyond_the_databases_integers_on_each_backend(db_url, cap
     finally:
         close_bot(bot)
     assert not _errors(caplog)
+
+
+@pytest.mark.parametrize("url", ["https://attacker.example/hook", "http://hooks.slack.com/x", "file:///etc/passwd",
+                                 "https://hooks.slack.com.attacker.example/x"])
+def test_a_response_url_that_is_not_slacks_gets_400(bot, url):
+    """govbot answers a command or a click by posting to its response_url: never to a host a body names."""
+    fields = {"command": "/govbot", "text": "status", "user_id": USER, "channel_id": "C0RANDOM01",
+              "response_url": url, "trigger_id": "1.2.3"}
+    assert bot.sim.post_raw(urlencode(fields).encode(), content_type=FORM_CONTENT_TYPE).status == 400
+    payload = {"type": "block_actions", "user": {"id": USER}, "response_url": url, "trigger_id": "1.2.3",
+               "actions": [{"action_id": ActionId.TRACK_HUMAN_FIRST, "value": "PAY-1"}]}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    assert bot.sim.post_raw(body, content_type=FORM_CONTENT_TYPE).status == 400

@@ -16,7 +16,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,7 @@ KNOWN_TYPES = frozenset({"event_callback", "url_verification", "app_rate_limited
                          "block_suggestion", "view_submission", "view_closed", "shortcut", "message_action",
                          "interactive_message", "dialog_submission", "dialog_cancellation", "dialog_suggestion",
                          "workflow_step_edit", "command", "ssl_check"})
+SLACK_REPLY_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})  # where Slack's response_urls point
 MAX_DEPTH = 64  # Slack's deepest payloads (rich text in a view's blocks) nest about 15 levels
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -131,8 +132,12 @@ class _OtherJson(_Ids):
 # --- reading a body
 
 
-def read(body: bytes, content_type: str) -> Envelope:
-    """The envelope of a signed body, or NotSlackShape saying why it is not one Slack sends."""
+def read(body: bytes, content_type: str, *, reply_hosts: frozenset[str] = SLACK_REPLY_HOSTS) -> Envelope:
+    """The envelope of a signed body, or NotSlackShape saying why it is not one Slack sends.
+
+    A ``response_url`` (where bolt's ``respond`` posts) must be on one of ``reply_hosts``: Slack's own, and the
+    host of SLACK_API_URL where that points elsewhere (the sandbox), so govbot never posts to a host a body names.
+    """
     try:
         decoded = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -154,7 +159,25 @@ def read(body: bytes, content_type: str) -> Envelope:
     except ValidationError as error:
         where = ".".join(str(part) for part in error.errors()[0]["loc"])
         raise NotSlackShape(f"the field {where[:80]} is not of the type Slack sends") from None
+    urls = fields.get("response_urls")
+    for url in [fields.get("response_url"), *(u.get("response_url") for u in urls if isinstance(u, dict))] \
+            if isinstance(urls, list) else [fields.get("response_url")]:
+        if url is not None and not _reply_url_ok(url, reply_hosts):
+            raise NotSlackShape("a response_url that is not Slack's")
     return Envelope(fields=fields, request_id=request_id(fields))
+
+
+def reply_hosts_for(api_url: str) -> frozenset[str]:
+    """Slack's reply hosts, with the host (and port) of SLACK_API_URL."""
+    return SLACK_REPLY_HOSTS | {urlsplit(api_url).netloc.lower()}
+
+
+def _reply_url_ok(url: object, hosts: frozenset[str]) -> bool:
+    if not isinstance(url, str) or len(url) > 2000:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("https", "http") and parts.netloc.lower() in hosts and (
+        parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost"))
 
 
 def kind_of(fields: dict[str, Any]) -> str:

@@ -63,6 +63,7 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
     secret = settings.slack_signing_secret
     assert secret is not None
     secret_bytes = secret.get_secret_value().encode()
+    reply_hosts = envelope.reply_hosts_for(settings.slack_api_url)
 
     async def slack_events(request: Request) -> Response:
         length = int(request.headers.get("content-length") or 0)
@@ -74,7 +75,7 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App) -> Star
         if not signature_ok(secret_bytes, body, {k.lower(): v for k, v in request.headers.items()}, time.time()):
             return PlainTextResponse("invalid request signature or timestamp", status_code=401)
         try:
-            read = envelope.read(body, request.headers.get("content-type", ""))
+            read = envelope.read(body, request.headers.get("content-type", ""), reply_hosts=reply_hosts)
             bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.url.query,
                                        headers={k: [v] for k, v in request.headers.items()},
                                        context={"slack_request": read.request_id})
