@@ -40,6 +40,8 @@ from tests.conftest import KEY, SIGNING_SECRET, close_bot, make_bot
 
 EXAMPLES = int(os.environ.get("GOVBOT_FUZZ_EXAMPLES", "3000"))
 WIRE_EXAMPLES = max(50, EXAMPLES // 40)
+# A request takes about 15 ms here; the per-test timeout grows with the examples asked for (40 ms each, and a minute).
+RUN_TIMEOUT = pytest.mark.timeout(60 + EXAMPLES // 25)
 TEAM_FILE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 
 # --- what the fuzzer sends
@@ -317,6 +319,7 @@ def _check(bot: Any, case: Case, send: Callable[[bytes, dict[str, str]], int]) -
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(case=CASES)
+@RUN_TIMEOUT
 def test_fuzz_in_process(fuzz_bot, case):
     if not hasattr(fuzz_bot, "asgi"):
         web_app = create_web_app(settings=fuzz_bot.runtime.settings, engine=fuzz_bot.engine,
@@ -329,6 +332,7 @@ def test_fuzz_in_process(fuzz_bot, case):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(case=CASES)
+@RUN_TIMEOUT
 def test_fuzz_over_the_wire(fuzz_bot, case):
     def send(body: bytes, headers: dict[str, str]) -> int:
         return fuzz_bot.sim.post_raw(body, content_type=headers.pop("content-type"), headers=headers,

@@ -159,11 +159,8 @@ def read(body: bytes, content_type: str, *, reply_hosts: frozenset[str] = SLACK_
     except ValidationError as error:
         where = ".".join(str(part) for part in error.errors()[0]["loc"])
         raise NotSlackShape(f"the field {where[:80]} is not of the type Slack sends") from None
-    urls = fields.get("response_urls")
-    for url in [fields.get("response_url"), *(u.get("response_url") for u in urls if isinstance(u, dict))] \
-            if isinstance(urls, list) else [fields.get("response_url")]:
-        if url is not None and not _reply_url_ok(url, reply_hosts):
-            raise NotSlackShape("a response_url that is not Slack's")
+    if not all(_reply_url_ok(url, reply_hosts) for url in _response_urls(fields)):
+        raise NotSlackShape("a response_url that is not Slack's")
     return Envelope(fields=fields, request_id=request_id(fields))
 
 
@@ -172,10 +169,22 @@ def reply_hosts_for(api_url: str) -> frozenset[str]:
     return SLACK_REPLY_HOSTS | {urlsplit(api_url).netloc.lower()}
 
 
+def _response_urls(fields: dict[str, Any]) -> list[Any]:
+    """The response URLs a body gives: ``response_url``, and those of a view submission's ``response_urls``."""
+    urls = [fields.get("response_url")]
+    listed = fields.get("response_urls")
+    if isinstance(listed, list):
+        urls.extend(entry.get("response_url") for entry in listed if isinstance(entry, dict))
+    return [url for url in urls if url is not None]
+
+
 def _reply_url_ok(url: object, hosts: frozenset[str]) -> bool:
     if not isinstance(url, str) or len(url) > 2000:
         return False
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
     return parts.scheme in ("https", "http") and parts.netloc.lower() in hosts and (
         parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost"))
 
@@ -183,7 +192,7 @@ def _reply_url_ok(url: object, hosts: frozenset[str]) -> bool:
 def kind_of(fields: dict[str, Any]) -> str:
     """The request's type for a metric label: one of KNOWN_TYPES, or "other"."""
     kind = fields.get("type") or ("command" if "command" in fields else "other")
-    return kind if kind in KNOWN_TYPES else "other"
+    return kind if isinstance(kind, str) and kind in KNOWN_TYPES else "other"
 
 
 def request_id(fields: dict[str, Any]) -> str:
