@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from govbot.adapters.slack.failures import guarded
 from govbot.adapters.slack.ids import ActionId
+from govbot.core.commands import Subcommand
 from govbot.runtime import Feature
 from govbot.sandbox.slack_client import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
 
@@ -201,7 +202,22 @@ def _register_raising(app, runtime):
         raise KeyError(body["user"]["id"])
 
 
-RAISING = Feature("raising", register=_register_raising)
+def _explode(ctx):
+    raise RuntimeError(f"boom for {ctx.user_id}")
+
+
+RAISING = Feature("raising", register=_register_raising, subcommands=(
+    Subcommand("explode", summary="fails", who="anyone", handler=_explode, needs_team=False),))
+
+
+@pytest.mark.parametrize("bot_features", [(RAISING,)], indirect=True)
+def test_a_subcommand_that_raises_gets_a_polite_reply_and_a_log_line_with_the_request_id(bot, caplog):
+    response = bot.sim.slash_command("explode", user_id="U0PRIVATE77", channel_id="C0RANDOM01")
+    assert response.status == 200
+    assert "Something went wrong on govbot's side" in bot.replies()[0]
+    errors = _errors(caplog)
+    assert len(errors) == 1 and response.trigger_id in errors[0].getMessage()
+    assert "U0PRIVATE77" not in errors[0].getMessage() and not errors[0].exc_info
 
 
 @pytest.mark.parametrize("bot_features", [(RAISING,)], indirect=True)

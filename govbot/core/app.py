@@ -23,6 +23,7 @@ from govbot.core import delivery
 from govbot.core.commands import CommandContext, Surface, run_command
 from govbot.core.deps import Runtime
 from govbot.core.status import register_home
+from govbot.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,12 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
             trigger_id=inputs.short_text(body.get("trigger_id")),
             client=client, respond=respond, now=runtime.clock(),
         )
-        try:
-            run_command(ctx)
-        except Exception as error:
-            log_failure(error, slack_request=request_id(body), what=f"/govbot {parsed.name}")
-            ctx.reply(OOPS)
+        with log_context(slack_request=request_id(body)):  # this runs in a thread of its own, after the ack
+            try:
+                run_command(ctx)
+            except Exception as error:
+                log_failure(error, slack_request=request_id(body), what=f"/govbot {parsed.name}")
+                ctx.reply(OOPS)
 
     app.command(COMMAND)(ack=ack_command, lazy=[run_later])
 
