@@ -129,6 +129,8 @@ def block_actions(draw: st.DrawFn) -> Case:
     elif draw(st.integers(0, 9)) == 9:  # where govbot would post its answer: never a host the body names
         payload["response_url"], wrong = draw(st.sampled_from(["https://attacker.example/x", "http://10.0.0.1/",
                                                                "file:///etc/passwd", "RESPONSE_URL" * 200])), True
+    if draw(st.integers(0, 19)) == 19:  # half a surrogate pair: valid JSON, but not text
+        action["value"], wrong = "\ud800" + draw(VALUES), True
     if draw(st.integers(0, 9)) == 9:  # no action, or one without its id: never from Slack
         payload["actions"], wrong = draw(st.sampled_from([[], [5], [{}], [{"value": "1"}]])), True
     return Case(_payload(payload), FORM_CONTENT_TYPE, "loose" if wrong else "slack", "action")
@@ -158,6 +160,8 @@ def view_submissions(draw: st.DrawFn) -> Case:
                             "private_metadata": metadata, "state": {"values": values}, "team_id": "T0SANDBOX"}
     if wrong:
         view[draw(st.sampled_from(["callback_id", "private_metadata", "state"]))] = draw(WRONG_TYPES)
+    elif draw(st.integers(0, 19)) == 19:  # half a surrogate pair in the metadata: valid JSON, but not text
+        view["private_metadata"], wrong = metadata + "|\udfff", True
     user = draw(st.one_of(USERS, USERS, BAD_IDS))
     payload = {"type": draw(st.sampled_from(["view_submission", "view_submission", "view_closed"])), **_actor(user),
                "view": view, "trigger_id": f"{int(time.time())}.2.{draw(st.integers(0, 10**6))}"}
@@ -248,7 +252,8 @@ class Stats:
 
 
 class Problems(logging.Handler):
-    """Every ERROR, traceback or "unhandled request" record, from any thread."""
+    """Every ERROR, traceback or "unhandled request" record, from any thread. Work that runs after the ack (a
+    command's) may log while a later case is being sent: the failure names that case, the log line the cause."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govbot.adapters.slack.failures import guarded
-from govbot.adapters.slack.ids import ActionId
+from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.core.commands import Subcommand
 from govbot.runtime import Feature
 from govbot.sandbox.slack_client import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE
@@ -323,3 +323,26 @@ def test_a_response_url_that_is_not_slacks_gets_400(bot, url):
                "actions": [{"action_id": ActionId.TRACK_HUMAN_FIRST, "value": "PAY-1"}]}
     body = urlencode({"payload": json.dumps(payload)}).encode()
     assert bot.sim.post_raw(body, content_type=FORM_CONTENT_TYPE).status == 400
+
+
+@pytest.mark.parametrize("callback_id", [CallbackId.SETTINGS, CallbackId.VIOLATION_ACK, CallbackId.SURVEY_SUBMIT])
+@pytest.mark.parametrize("metadata", ['{"team": "payments"}|é', "|" + "ü" * 64, '{"survey_id": 1}|\x00', "x" * 5000])
+def test_forged_private_metadata_gets_a_polite_notice(bot, caplog, callback_id, metadata):
+    response = bot.sim.view_submission(user_id="U0MANAGER1", callback_id=callback_id, values={},
+                                       private_metadata=metadata)
+    assert response.status == 200
+    assert response.json()["response_action"] == "update"
+    assert not _errors(caplog)
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\udfff"'])
+def test_text_that_is_not_unicode_gets_400(bot, caplog, text):
+    """A lone surrogate is valid JSON but no text: neither the database nor Slack could take it."""
+    event = '{"type": "event_callback", "event": {"type": "app_home_opened", "user": "U0SOMEONE1", "tab": ' + text
+    assert bot.sim.post_raw((event + "}}").encode(), content_type=JSON_CONTENT_TYPE).status == 400
+    payload = '{"type": "view_submission", "user": {"id": "U0SOMEONE1"}, "view": {"callback_id": "settings", ' \
+              '"private_metadata": ' + text + "}}"
+    assert bot.sim.post_raw(urlencode({"payload": payload}).encode(), content_type=FORM_CONTENT_TYPE).status == 400
+    emoji = '{"type": "event_callback", "event": {"type": "message", "text": "\\ud83d\\ude00"}}'
+    assert bot.sim.post_raw(emoji.encode(), content_type=JSON_CONTENT_TYPE).status == 200
+    assert not _errors(caplog)

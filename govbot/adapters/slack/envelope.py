@@ -214,8 +214,9 @@ def _json_object(text: str) -> dict[str, Any]:
         raise NotSlackShape("the body is not JSON") from None
     if not isinstance(value, dict):
         raise NotSlackShape("the JSON is not an object")
-    if _too_deep(value):
-        raise NotSlackShape(f"JSON nested more than {MAX_DEPTH} levels deep")
+    problem = _tree_problem(value)
+    if problem:
+        raise NotSlackShape(problem)
     return value
 
 
@@ -227,13 +228,29 @@ def _form(text: str) -> dict[str, str]:
     return {name: values[0] for name, values in form.items()}
 
 
-def _too_deep(value: Any) -> bool:
-    """Whether ``value`` nests containers deeper than MAX_DEPTH (without recursing)."""
+def _tree_problem(value: Any) -> str | None:
+    """What is wrong with a parsed JSON object, if anything: containers nested deeper than MAX_DEPTH, or a text
+    holding half of a surrogate pair (valid JSON, but not text: no database or Slack call could take it).
+    Walks the tree without recursing."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+            return f"JSON nested more than {MAX_DEPTH} levels deep"
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in pairs:
+            if not (_is_text(key) and _is_text(child)):
+                return "JSON text that is not valid Unicode"
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return None
+
+
+def _is_text(value: object) -> bool:
+    if not isinstance(value, str) or value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
