@@ -4,8 +4,8 @@ The real bot runs over HTTP against the Slack sandbox on SQLite. For each kind o
 action or view id, a survey button whose value overflows the database's integers, JSON nested thousands deep, an
 event with a number where an id belongs, an overlong slash-command text) it sends a few signed requests and prints
 the answers' statuses and the slowest answer (Slack gives up after 3 s). Then it times the split of a slash-command
-text of 10 KB, 40 KB and 200 KB and prints the time per KB against the 10 KB baseline: a ratio near 1 is linear
-growth, a ratio that grows with the size is not.
+text of 10 KB, 40 KB and 200 KB and prints the time per KB against the 10 KB baseline (a ratio near 1 is linear
+growth, a ratio that grows with the size is not), and the split of one long word against ``shlex.split``.
 
 Run: ``.venv/bin/python benchmarks/hostile_requests.py [--quick]`` (about 20 s; ``--quick`` or BENCH_QUICK=1:
 fewer requests, about 10 s). It exits 1 only when an answer was not the one promised, never because the machine
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -64,6 +65,13 @@ def _rows(sim: SlackRequestSimulator) -> list[tuple[str, set[int], Callable[[int
     ]
 
 
+def _timed(work: Callable[[], object], repeat: int) -> float:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        work()
+    return (time.perf_counter() - started) / repeat
+
+
 def _parse_seconds(size: int, repeat: int) -> float:
     piece = 'word --opt "a quoted \\" phrase" \\x '
     text = ("survey start " + piece * (size // len(piece) + 1))[:size]
@@ -107,11 +115,18 @@ def main() -> int:
                 failed |= not ok
                 shown = ", ".join(f"{count}x {status}" for status, count in sorted(statuses.items()))
                 print(f"{label:34} {shown:22} {slowest:7.3f}s {'ok' if ok else 'NOT AS PROMISED'}")
-        base = _parse_seconds(10_000, 20) / 10
+        _parse_seconds(10_000, 5)  # warm up
+        timed = {size: _parse_seconds(size, 20 if size < 100_000 else 5) for size in (10_000, 40_000, 200_000)}
+        base = timed[10_000] / 10
         print("command parsing (split of the text), time per KB against 10 KB:")
-        for size in (10_000, 40_000, 200_000):
-            seconds = _parse_seconds(size, 20 if size < 100_000 else 5)
+        for size, seconds in timed.items():
             print(f"  {size // 1000:4} KB: {seconds * 1000:8.2f} ms  ({seconds / (size / 1000) / base:.2f}x per KB)")
+        print("one long word, govbot's split against shlex.split (which grows a word by string concatenation):")
+        for size in (10_000, 40_000, 200_000):
+            word = "status " + "x" * size
+            ours = _timed(lambda text=word: split_words(text), 3)
+            theirs = _timed(lambda text=word: shlex.split(text), 1)
+            print(f"  {size // 1000:4} KB: {ours * 1000:8.2f} ms against {theirs * 1000:8.1f} ms")
         if failed:
             print("some answers were not as promised")
     finally:
