@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/check_policy.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/digest.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/ack_latency.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/hostile_requests.py $(BENCH_FLAGS)
 
 bench-quick:
 	$(MAKE) --no-print-directory bench BENCH_QUICK=1

@@ -19,19 +19,29 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from govbot.adapters.slack import inputs
+from govbot.adapters.slack.envelope import kind_of, request_id
+from govbot.adapters.slack.failures import OOPS, guarded, log_failure, on_error
 from govbot.adapters.slack.ids import COMMAND
 from govbot.core import delivery
 from govbot.core.commands import CommandContext, ParsedCommand, Surface, run_command
 from govbot.core.deps import Runtime
 from govbot.core.lanes import BUSY
 from govbot.core.status import register_home
+from govbot.logs import log_context
 
 log = logging.getLogger(__name__)
 
 SLACK_REQUESTS = Counter("govbot_slack_requests_total", "Slack requests handled, by kind", ["kind"])
 DUPLICATE_EVENTS = Counter("govbot_slack_duplicate_events_total", "Slack event retries ignored as duplicates")
-OOPS = ("Something went wrong on govbot's side and nothing was changed. Try again in a minute; if it keeps "
-        "happening, tell your govbot admin (the details are in govbot's log).")
+UNREADABLE = ("This command came without the user, channel or reply address Slack sends with every command, so "
+              "govbot did nothing: try it again from Slack.")
+
+
+def _readable(body: dict[str, Any]) -> bool:
+    """Whether a command says who sent it, where, and where to answer, as Slack always does."""
+    return (inputs.user_id(body.get("user_id")) is not None and inputs.channel_id(body.get("channel_id")) is not None
+            and inputs.short_text(body.get("response_url"), 2000) is not None)
 
 
 def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
@@ -54,7 +64,8 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         # The listener runs on the request thread and its ack is the HTTP answer; it only hands work to a
         # lane (govbot.core.lanes), so an ack never waits behind a render, a Jira read or a fan-out.
         process_before_response=True,
-        raise_error_for_unhandled_request=False,
+        # Unhandled requests go to the error handler, which acks them and logs each id once (failures.py).
+        raise_error_for_unhandled_request=True,
     )
     # Each request's client is made from the app's: give it govbot's Web API URL (SLACK_API_URL), timeout and
     # retry handlers (429s, 5xx, connection errors, metrics), as every other govbot call to Slack has.
@@ -72,28 +83,34 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
             if not first:
                 DUPLICATE_EVENTS.inc()
                 return BoltResponse(status=200, body="")
-        SLACK_REQUESTS.labels(body.get("type") or ("command" if "command" in body else "other")).inc()
+        SLACK_REQUESTS.labels(kind_of(body)).inc()
         next()
         return None
 
     def run_later(parsed: ParsedCommand, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ctx = CommandContext(
-            runtime=runtime, surface=surface, user_id=body.get("user_id", ""),
-            channel_id=body.get("channel_id", ""), parsed=parsed, trigger_id=body.get("trigger_id"),
+            runtime=runtime, surface=surface, user_id=body["user_id"], channel_id=body["channel_id"], parsed=parsed,
+            trigger_id=inputs.short_text(body.get("trigger_id")),
             client=client, respond=respond, now=runtime.clock(),
         )
-        try:
-            run_command(ctx)
-        except Exception:
-            log.exception("/govbot %s failed", parsed.name)
-            ctx.reply(OOPS)
+        with log_context(slack_request=request_id(body)):  # this runs in a thread of its own, after the ack
+            try:
+                run_command(ctx)
+            except Exception as error:
+                log_failure(error, slack_request=request_id(body), what=f"/govbot {parsed.name}")
+                ctx.reply(OOPS)
 
+    @guarded
     def on_command(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        """The ack, on the request thread: help is answered in it; anything else goes to its lane and is
-        acked empty (answered after, on the response_url), or "busy" when the lane is full."""
+        """The ack, on the request thread: help (and any problem with the command) is answered in it; anything
+        else goes to its lane and is acked empty (answered after, on the response_url), or "busy" when the lane
+        is full."""
+        if not _readable(body):
+            ack(text=UNREADABLE, response_type="ephemeral")
+            return
         parsed = surface.parse(body.get("text") or "")
         if parsed.name is None or parsed.name == "help":
-            ack(text=surface.help_text(), response_type="ephemeral")
+            ack(text=parsed.problem or surface.help_text(), response_type="ephemeral")
             return
         lane = surface.subcommands[parsed.name].lane
         if runtime.lanes.submit(lane, run_later, parsed, body, respond, client):
@@ -103,9 +120,7 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
 
     app.command(COMMAND)(on_command)
 
-    @app.error
-    def on_error(error: Exception, logger: logging.Logger) -> None:
-        logger.error("unhandled error in a Slack listener: %s", error.__class__.__name__, exc_info=error)
+    app.error(on_error)
 
     register_home(app, runtime, surface)
     return app

@@ -13,7 +13,7 @@ user's teams.
 from __future__ import annotations
 
 import logging
-import shlex
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +28,15 @@ from govbot.core.deps import Runtime
 from govbot.core.teams import WHO_TEXT, StoredTeam, Who, authorise
 
 log = logging.getLogger(__name__)
+
+# Slack's message composer sends at most 40,000 characters; a longer text was not typed by a person.
+MAX_COMMAND_TEXT = 40_000
+TOO_LONG = (f"That command is longer than Slack sends ({MAX_COMMAND_TEXT:,} characters), so govbot did not read "
+            f"it. Try `{COMMAND} help`.")
+_WHITESPACE = " \t\r\n"
+_PLAIN = re.compile(r"[^ \t\r\n\\'\"]+")
+_DOUBLE_QUOTED = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.DOTALL)
+_QUOTED_ESCAPE = re.compile(r'\\(["\\])')
 
 
 @dataclass(frozen=True)
@@ -86,10 +95,12 @@ class Surface:
         return "\n".join(lines)
 
     def parse(self, text: str) -> ParsedCommand:
-        """Split command text; an unknown subcommand or bad quoting gives ``name=None`` (→ help)."""
-        try:
-            words = shlex.split(text.replace("“", '"').replace("”", '"'))
-        except ValueError:
+        """Split command text; an unknown subcommand or bad quoting gives ``name=None`` (→ help), a text longer
+        than Slack sends gives ``name=None`` and a ``problem`` to answer with. Linear in the text."""
+        if len(text) > MAX_COMMAND_TEXT:
+            return ParsedCommand(name=None, problem=TOO_LONG)
+        words = split_words(text.replace("“", '"').replace("”", '"'))
+        if words is None:
             return ParsedCommand(name=None)
         positional: list[str] = []
         options: dict[str, str | bool] = {}
@@ -123,6 +134,50 @@ class ParsedCommand:
     name: str | None
     args: list[str] = field(default_factory=list)
     options: dict[str, str | bool] = field(default_factory=dict)
+    problem: str | None = None  # answered instead of the help text
+
+
+def split_words(text: str) -> list[str] | None:
+    """Words as a POSIX shell splits them (``shlex.split``): quotes group, a backslash escapes; None when a
+    quote is not closed or the text ends in a backslash. Linear in the text (shlex grows a word one character
+    at a time by string concatenation, which is quadratic in the length of a word)."""
+    words: list[str] = []
+    word: list[str] = []
+    in_word, index, end = False, 0, len(text)
+    while index < end:
+        char = text[index]
+        if char in _WHITESPACE:
+            if in_word:
+                words.append("".join(word))
+                word, in_word = [], False
+            index += 1
+            continue
+        in_word = True
+        if char == "\\":
+            if index + 1 >= end:
+                return None
+            word.append(text[index + 1])
+            index += 2
+        elif char == "'":
+            close = text.find("'", index + 1)
+            if close < 0:
+                return None
+            word.append(text[index + 1:close])
+            index = close + 1
+        elif char == '"':
+            found = _DOUBLE_QUOTED.match(text, index)
+            if found is None:
+                return None
+            word.append(_QUOTED_ESCAPE.sub(r"\1", found.group(1)))
+            index = found.end()
+        else:
+            found = _PLAIN.match(text, index)
+            assert found is not None
+            word.append(found.group())
+            index = found.end()
+    if in_word:
+        words.append("".join(word))
+    return words
 
 
 @dataclass

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from sqlmodel import Session
 
+from govbot.adapters.slack import inputs
 from govbot.adapters.slack.blocks import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT, escape, fit_blocks
 from govbot.adapters.slack.ids import COMMAND, ActionId
 from govbot.core import teams
@@ -103,8 +104,8 @@ def register_home(app: App, runtime: Runtime, surface: Surface) -> None:
 
     @app.event("app_home_opened")
     def on_app_home_opened(event: dict[str, Any], client: WebClient) -> None:
-        user_id = event.get("user")
-        if event.get("tab", "home") != "home" or not user_id:
+        user_id = inputs.user_id(event.get("user"))
+        if event.get("tab", "home") != "home" or user_id is None:
             return
         # A full lane drops this render (counted in govbot_lane_refused_total): the user's next visit renders.
         runtime.lanes.submit("render", publish_home, runtime, surface, client, user_id)

@@ -43,7 +43,9 @@ def seal(model: BaseModel, *, key: bytes, purpose: str) -> str:
 def unseal(text: str | None, model: type[M], *, key: bytes, purpose: str) -> M | None:
     """The model sealed in ``text``, or None when the text was altered, forged or is not of this purpose."""
     payload, sep, mac = (text or "").rpartition("|")
-    if not sep or not hmac.compare_digest(mac, _mac(payload, key=key, purpose=purpose)):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters, which a forged value may hold.
+    expected = _mac(payload, key=key, purpose=purpose).encode()
+    if not sep or not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
         return None
     try:
         return model.model_validate_json(payload)

@@ -1,21 +1,19 @@
 """The HTTP face of govbot: `POST /slack/events`, `GET /healthz`, `GET /readyz`, `GET /metrics`, served by uvicorn.
 
 bolt's own ``app.start()`` is a development server, and its Starlette adapter runs the sync App on the event loop
-thread; this endpoint checks the signature first (401, nothing parsed), refuses a body it cannot parse (400,
-never a 500), and dispatches in a worker thread so one slow request never blocks the others.
+thread; this endpoint checks the signature first (401, nothing parsed), refuses a body that is not of Slack's
+shape (400, never a 500; see ``govbot.adapters.slack.envelope``), and dispatches in a worker thread so one slow
+request never blocks the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import signal
 import time
-import uuid
 from typing import Protocol
-from urllib.parse import parse_qs
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,6 +26,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from govbot.adapters.db.migrate import schema_is_current
+from govbot.adapters.slack import envelope
+from govbot.adapters.slack.failures import log_failure
 from govbot.config import Settings
 from govbot.logs import log_context
 
@@ -37,34 +37,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 20  # below the pods' terminationGracePeriodSeconds 
 MAX_BODY = 1_000_000  # Slack payloads are far smaller; refuse anything bigger before reading it all.
 
 
-def _parsable(body: bytes, content_type: str) -> bool:
-    """Whether the body is the JSON or form shape Slack sends (with a JSON payload field when present)."""
-    try:
-        decoded = body.decode("utf-8")
-        if "application/json" in content_type:
-            return isinstance(json.loads(decoded), dict)
-        form = parse_qs(decoded, keep_blank_values=True, strict_parsing=bool(decoded))
-        if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        return bool(form)
-    except (UnicodeDecodeError, ValueError):
-        return False
-
-
 def slack_request_id(body: bytes, content_type: str) -> str:
-    """Slack's own id of a request, for the logs: the event id of an event, the trigger id of a command or an
-    interaction; a random one when it has neither."""
+    """Slack's own id of a request, for the logs (see ``envelope.request_id``); a random one for a body that is
+    not Slack's."""
     try:
-        decoded = body.decode("utf-8")
-        if "application/json" in content_type:
-            fields = json.loads(decoded)
-        else:
-            form = {k: v[0] for k, v in parse_qs(decoded).items()}
-            fields = json.loads(form["payload"]) if "payload" in form else form
-        found = (fields.get("event_id") or fields.get("trigger_id")) if isinstance(fields, dict) else None
-    except (UnicodeDecodeError, ValueError):
-        found = None
-    return str(found)[:64] if found else f"req-{uuid.uuid4().hex[:12]}"
+        return envelope.read(body, content_type).request_id
+    except envelope.NotSlackShape:
+        return envelope.request_id({})
 
 
 def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float) -> bool:
@@ -97,24 +76,31 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
     secret = settings.slack_signing_secret
     assert secret is not None
     secret_bytes = secret.get_secret_value().encode()
+    reply_hosts = envelope.reply_hosts_for(settings.slack_api_url)
 
     async def slack_events(request: Request) -> Response:
         length = int(request.headers.get("content-length") or 0)
         if length > MAX_BODY:
             return PlainTextResponse("request body too large", status_code=413)
-        body = await request.body()
+        body = await _read_at_most(request, MAX_BODY)
+        if body is None:
+            return PlainTextResponse("request body too large", status_code=413)
         if not signature_ok(secret_bytes, body, {k.lower(): v for k, v in request.headers.items()}, time.time()):
             return PlainTextResponse("invalid request signature or timestamp", status_code=401)
-        content_type = request.headers.get("content-type", "")
-        if not _parsable(body, content_type):
-            return PlainTextResponse("malformed request body", status_code=400)
-        bolt_request = BoltRequest(
-            body=body.decode("utf-8"),
-            query=request.url.query,
-            headers={k: [v] for k, v in request.headers.items()},
-        )
-        with log_context(slack_request=slack_request_id(body, content_type)):
-            bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        try:
+            read = envelope.read(body, request.headers.get("content-type", ""), reply_hosts=reply_hosts)
+            bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.url.query,
+                                       headers={k: [v] for k, v in request.headers.items()},
+                                       context={"slack_request": read.request_id})
+        except (envelope.NotSlackShape, ValueError, TypeError, AttributeError, KeyError, IndexError) as problem:
+            reason = str(problem) if isinstance(problem, envelope.NotSlackShape) else "malformed request body"
+            return PlainTextResponse(f"not a Slack request: {reason}", status_code=400)
+        with log_context(slack_request=read.request_id):
+            try:
+                bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+            except Exception as error:  # bolt's own handling failed: Slack still gets its ack, the log the rest
+                log_failure(error, slack_request=read.request_id, what="dispatching a Slack request")
+                return Response(status_code=200)
         return Response(
             content=bolt_response.body,
             status_code=bolt_response.status,
@@ -162,6 +148,18 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ])
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is longer than ``limit`` (a chunked body announces no length)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0.0.0",  # noqa: S104

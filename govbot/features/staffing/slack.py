@@ -17,7 +17,9 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import SectionBlock
 from sqlmodel import Session
 
+from govbot.adapters.slack import inputs
 from govbot.adapters.slack.blocks import notice_view, seal, text_value, unseal
+from govbot.adapters.slack.failures import guarded
 from govbot.adapters.slack.ids import COMMAND, ActionId, CallbackId
 from govbot.adapters.tracker import TrackerError
 from govbot.config import ConfigError
@@ -111,18 +113,20 @@ def _team_for_issue(session: Session, user_id: str, key: str) -> StoredTeam | No
 
 def on_track_click(runtime: Runtime, body: dict[str, Any], respond: Respond) -> None:
     """Write the chosen track label once (Slack may deliver the click twice), then replace the buttons."""
-    action = (body.get("actions") or [{}])[0]
-    track = messages.TRACK_OF_ACTION.get(str(action.get("action_id")))
-    key, user_id = str(action.get("value") or ""), str((body.get("user") or {}).get("id") or "")
+    clicked = inputs.click(body)
+    track = messages.TRACK_OF_ACTION.get(clicked.action_id) if clicked else None
+    if clicked is None or track is None or clicked.response_url is None:
+        return  # Slack says who clicked which button in which message: this did not come from a Slack client
+    key, user_id = clicked.value, clicked.user_id
     now = runtime.clock()
     with Session(runtime.engine, expire_on_commit=False) as session:
         team = _team_for_issue(session, user_id, key)
-        if team is None or track is None:
+        if team is None:
             respond(text="This button is not for an issue of one of your teams, so nothing was changed.",
                     response_type="ephemeral", replace_original=False)
             return
         first = delivery.mark_once(session=session, kind=CLICK_KIND, now=now, team_id=team.id,
-                                   key=f"{user_id}:{key}:{action.get('action_ts') or body.get('trigger_id')}")
+                                   key=f"{user_id}:{key}:{clicked.action_ts or clicked.trigger_id}")
         session.commit()
     if not first:
         return  # Slack's retry of a click already handled
@@ -146,9 +150,8 @@ def on_track_click(runtime: Runtime, body: dict[str, Any], respond: Respond) -> 
 
 def ack_modal_for(runtime: Runtime, *, user_id: str, value: str | None) -> Any:
     """The acknowledgement modal, or a notice saying why there is nothing to acknowledge."""
-    try:
-        violation_id = int(value or "")
-    except ValueError:
+    violation_id = inputs.row_id(value)
+    if violation_id is None:
         return notice_view(messages.MODAL_TITLE, "This button is not valid any more.")
     with Session(runtime.engine) as session:
         row = repo.get(session=session, violation_id=violation_id)
@@ -166,22 +169,23 @@ def ack_modal_for(runtime: Runtime, *, user_id: str, value: str | None) -> Any:
     return messages.ack_modal(row, metadata=sealed)
 
 
-def on_ack_submit(runtime: Runtime, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+def on_ack_submit(runtime: Runtime, ack: Ack, body: dict[str, Any]) -> None:
     """Acknowledge with the reason; a missing reason is answered on the field, a refusal in the modal."""
-    metadata = unseal(view.get("private_metadata"), messages.AckMetadata, key=runtime.key,
-                      purpose=CallbackId.VIOLATION_ACK)
-    if metadata is None:
+    submitted = inputs.submission(body)
+    metadata = unseal(submitted.private_metadata, messages.AckMetadata, key=runtime.key,
+                      purpose=CallbackId.VIOLATION_ACK) if submitted else None
+    if submitted is None or metadata is None:
         notice = notice_view(messages.MODAL_TITLE, "This form is not a current govbot acknowledgement: nothing was "
                              "saved.")
         ack(response_action="update", view=notice.to_dict())
         return
-    reason = text_value((view.get("state") or {}).get("values") or {}, messages.REASON_BLOCK)
+    reason = text_value(submitted.values, messages.REASON_BLOCK)
     if len(reason) < 3:
         ack(response_action="errors", errors={messages.REASON_BLOCK: "Give a reason (at least 3 characters): it "
                                                                      "is kept in the audit trail."})
         return
     outcome = actions.acknowledge(engine=runtime.engine, key=runtime.key, violation_id=metadata.violation_id,
-                                  user_id=body["user"]["id"], reason=reason, now=runtime.clock())
+                                  user_id=submitted.user_id, reason=reason, now=runtime.clock())
     ack(response_action="update", view=notice_view(messages.MODAL_TITLE, outcome.message).to_dict())
 
 
@@ -195,6 +199,7 @@ def _click_then_forget(runtime: Runtime, body: dict[str, Any], respond: Respond)
 def register(app: App, runtime: Runtime) -> None:
     """The nudge's two buttons, the acknowledge button and its modal."""
 
+    @guarded
     def track_clicked(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         # The Jira write runs on the jira lane; the request thread only acks.
@@ -205,15 +210,19 @@ def register(app: App, runtime: Runtime) -> None:
     app.action(ActionId.TRACK_AI_HEAVY)(track_clicked)
 
     @app.action(ActionId.VIOLATION_ACK)
+    @guarded
     def ack_clicked(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        action = (body.get("actions") or [{}])[0]
-        modal = ack_modal_for(runtime, user_id=body["user"]["id"], value=action.get("value"))
-        client.views_open(trigger_id=body["trigger_id"], view=modal)
+        clicked = inputs.click(body)
+        if clicked is None or clicked.trigger_id is None:
+            return  # Slack always says who clicked and sends a trigger: this did not come from a Slack client
+        modal = ack_modal_for(runtime, user_id=clicked.user_id, value=clicked.value)
+        client.views_open(trigger_id=clicked.trigger_id, view=modal)
 
     @app.view(CallbackId.VIOLATION_ACK)
-    def ack_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        on_ack_submit(runtime, ack, body, view)
+    @guarded
+    def ack_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        on_ack_submit(runtime, ack, body)
 
 
 # --- the Tracks section

@@ -16,6 +16,8 @@ from sqlmodel import Session
 
 from govbot.adapters.db.session import session_scope
 from govbot.adapters.db.tables import Survey
+from govbot.adapters.slack import inputs
+from govbot.adapters.slack.failures import guarded
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.adapters.slack.notifier import SlackNotifier
 from govbot.core import teams
@@ -150,9 +152,8 @@ def survey_status_section(runtime: Runtime, session: Session, team: StoredTeam, 
 
 
 def _modal_for(runtime: Runtime, *, user_id: str, value: str | None, now: datetime) -> Any:
-    try:
-        survey_id = int(value or "")
-    except ValueError:
+    survey_id = inputs.row_id(value)
+    if survey_id is None:
         return ui.notice_modal("This survey button is not valid any more.")
     with Session(runtime.engine) as session:
         checked = service.check_answerable(session=session, key=runtime.key, survey_id=survey_id,
@@ -166,17 +167,18 @@ def _modal_for(runtime: Runtime, *, user_id: str, value: str | None, now: dateti
                            disabled=checked.disabled_items, k=team.settings.anonymity_min_responses)
 
 
-def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any]) -> None:
     """Store the answers, then ack: once Slack has the ack, the answers are committed."""
-    metadata = ui.SurveyModalMetadata.load(view.get("private_metadata"))
-    if metadata is None:
+    submitted = inputs.submission(body)
+    metadata = ui.SurveyModalMetadata.load(submitted.private_metadata) if submitted else None
+    if submitted is None or metadata is None:
         ack(response_action="update", view=ui.notice_modal("This form is not a current govbot survey, so "
                                                             "nothing was stored.").to_dict())
         return
-    raw = ui.submitted_answers((view.get("state") or {}).get("values") or {})
+    raw = ui.submitted_answers(submitted.values)
     with session_scope(runtime.engine) as session:
         outcome = service.submit_response(session=session, key=runtime.key, survey_id=metadata.survey_id,
-                                          team_id=metadata.team_id, user_id=body["user"]["id"], raw=raw,
+                                          team_id=metadata.team_id, user_id=submitted.user_id, raw=raw,
                                           now=runtime.clock())
         team = teams.get_team_by_id(session=session, team_id=metadata.team_id)
     if isinstance(outcome, service.Refused):
@@ -193,16 +195,19 @@ def register(app: App, runtime: Runtime) -> None:
     """The invitation button opens the survey modal; the modal's submission stores the answers."""
 
     @app.action(ActionId.SURVEY_OPEN)
+    @guarded
     def open_survey(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        action = (body.get("actions") or [{}])[0]
-        user_id = body["user"]["id"]
-        modal = _modal_for(runtime, user_id=user_id, value=action.get("value"), now=runtime.clock())
-        client.views_open(trigger_id=body["trigger_id"], view=modal)
+        clicked = inputs.click(body)
+        if clicked is None or clicked.trigger_id is None:
+            return  # Slack always says who clicked and sends a trigger: this did not come from a Slack client
+        modal = _modal_for(runtime, user_id=clicked.user_id, value=clicked.value, now=runtime.clock())
+        client.views_open(trigger_id=clicked.trigger_id, view=modal)
 
     @app.view(CallbackId.SURVEY_SUBMIT)
-    def submit_survey(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        _submit(runtime, ack, body, view)
+    @guarded
+    def submit_survey(ack: Ack, body: dict[str, Any]) -> None:
+        _submit(runtime, ack, body)
 
 
 SUBCOMMANDS = (

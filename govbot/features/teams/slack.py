@@ -19,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from govbot.adapters.db.session import session_scope
+from govbot.adapters.slack import inputs
 from govbot.adapters.slack.blocks import escape, notice_view, unseal
+from govbot.adapters.slack.failures import guarded
 from govbot.adapters.slack.ids import ActionId, CallbackId
 from govbot.adapters.tracker.staffing import find_user
 from govbot.config import ConfigError, is_slack_user
@@ -85,9 +87,12 @@ def _last_settings_editor(session: Session, team: str) -> str | None:
 
 def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """Check who and what, validate the form as a whole, save with compare-and-swap, then confirm."""
-    user_id = body["user"]["id"]
-    view = body.get("view") or {}
-    metadata = unseal(view.get("private_metadata"), SettingsMetadata, key=runtime.key, purpose=CallbackId.SETTINGS)
+    submitted = inputs.submission(body)
+    if submitted is None:
+        ack()  # Slack always says who submitted: this did not come from a Slack client
+        return
+    user_id = submitted.user_id
+    metadata = unseal(submitted.private_metadata, SettingsMetadata, key=runtime.key, purpose=CallbackId.SETTINGS)
     if metadata is None:
         _refuse_in_modal(ack, "Sorry, this form could not be verified. Open it again with `/govbot settings`.",
                          user_id=user_id, what="a settings form with altered metadata")
@@ -103,7 +108,7 @@ def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any],
     if refusal:
         _refuse_in_modal(ack, refusal, user_id=user_id, what=f"settings of team {team.name}")
         return
-    settings, errors = read_settings((view.get("state") or {}).get("values") or {}, current=team.settings)
+    settings, errors = read_settings(submitted.values, current=team.settings)
     if settings is None:
         ack(response_action="errors", errors=errors)
         return
@@ -138,20 +143,22 @@ def handle_settings_submission(runtime: Runtime, ack: Ack, body: dict[str, Any],
 def handle_open_settings(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """The App Home button: the same check as the command, then the modal (or a polite refusal)."""
     ack()
-    user_id = body["user"]["id"]
-    name = str((body.get("actions") or [{}])[0].get("value") or "")
+    clicked = inputs.click(body)
+    if clicked is None or clicked.trigger_id is None:
+        return  # Slack always says who clicked and sends a trigger: this did not come from a Slack client
+    user_id, name = clicked.user_id, inputs.team_name(clicked.value)
     with Session(runtime.engine, expire_on_commit=False) as session:
-        team = teams.get_team(session=session, name=name)
+        team = teams.get_team(session=session, name=name) if name else None
     if team is None:
-        refusal: str | None = f"Sorry, there is no team named `{escape(name)}`."
+        refusal: str | None = f"Sorry, there is no team named `{escape(clicked.value[:40])}`."
     else:
         refusal = authorise("managers", user_id=user_id, team=team, admins=runtime.settings.admins)
     if refusal or team is None:
-        log.warning("refused opening the settings of %r for user %s", name, user_id)
-        client.views_open(trigger_id=body["trigger_id"],
+        log.warning("refused opening the settings of %r for user %s", clicked.value[:40], user_id)
+        client.views_open(trigger_id=clicked.trigger_id,
                           view=notice_view("Not allowed", f"{refusal} {NOTHING_CHANGED}"))
         return
-    client.views_open(trigger_id=body["trigger_id"], view=settings_view(runtime, team))
+    client.views_open(trigger_id=clicked.trigger_id, view=settings_view(runtime, team))
 
 
 # ------------------------------------------------------------------------------------------------ setup
@@ -198,12 +205,16 @@ def _user_finder(runtime: Runtime) -> Callable[[str], str | None] | None:
 
 def handle_setup_submission(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """Admins only; answer the form at once, then look up Jira accounts, create the team and welcome it."""
-    user_id = body["user"]["id"]
+    submitted = inputs.submission(body)
+    if submitted is None:
+        ack()  # Slack always says who submitted: this did not come from a Slack client
+        return
+    user_id = submitted.user_id
     refusal = authorise("admins", user_id=user_id, team=None, admins=runtime.settings.admins)
     if refusal:
         _refuse_in_modal(ack, refusal, user_id=user_id, what="team setup")
         return
-    draft, errors = read_setup(((body.get("view") or {}).get("state") or {}).get("values") or {})
+    draft, errors = read_setup(submitted.values)
     if draft is None:
         ack(response_action="errors", errors=errors)
         return
@@ -256,13 +267,16 @@ def register(app: App, runtime: Runtime) -> None:
     """The settings and setup modals and the App Home's settings button."""
 
     @app.view(CallbackId.SETTINGS)
+    @guarded
     def on_settings_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         handle_settings_submission(runtime, ack, body, client)
 
     @app.view(CallbackId.TEAM_SETUP)
+    @guarded
     def on_setup_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         handle_setup_submission(runtime, ack, body, client)
 
     @app.action(ActionId.OPEN_SETTINGS)
+    @guarded
     def on_open_settings(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         handle_open_settings(runtime, ack, body, client)
