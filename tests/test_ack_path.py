@@ -38,6 +38,10 @@ def test_fifty_status_requests_are_acked_while_jira_hangs_and_answered_once_it_i
     assert sorted(c.path for c in replies) == sorted("/response_url/" + a.response_url.rsplit("/", 1)[1]
                                                      for a in answers)
     assert all(c.body.get("text") == "Status of team payments" for c in replies)
+    assert all(c.body.get("blocks") == replies[0].body.get("blocks") for c in replies)
+    # The requests queued behind the first renders share the next one instead of each rendering: a render
+    # per free worker while Jira hangs, then one for all those that asked before it began.
+    assert jira_bot.runtime.shared_renders.renders <= 4
 
 
 def test_app_home_opened_is_acked_while_jira_hangs_and_published_after(jira_bot, jira):

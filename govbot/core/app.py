@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from prometheus_client import Counter
@@ -87,11 +88,12 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         next()
         return None
 
-    def run_later(parsed: ParsedCommand, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    def run_later(parsed: ParsedCommand, body: dict[str, Any], respond: Respond, client: WebClient,
+                  asked_at: float) -> None:
         ctx = CommandContext(
             runtime=runtime, surface=surface, user_id=body["user_id"], channel_id=body["channel_id"], parsed=parsed,
             trigger_id=inputs.short_text(body.get("trigger_id")),
-            client=client, respond=respond, now=runtime.clock(),
+            client=client, respond=respond, now=runtime.clock(), asked_at=asked_at,
         )
         with log_context(slack_request=request_id(body)):  # this runs in a thread of its own, after the ack
             try:
@@ -113,7 +115,7 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
             ack(text=parsed.problem or surface.help_text(), response_type="ephemeral")
             return
         lane = surface.subcommands[parsed.name].lane
-        if runtime.lanes.submit(lane, run_later, parsed, body, respond, client):
+        if runtime.lanes.submit(lane, run_later, parsed, body, respond, client, time.monotonic()):
             ack()
         else:
             ack(text=BUSY, response_type="ephemeral")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,6 +195,7 @@ class CommandContext:
     respond: Callable[..., Any]
     now: datetime
     team: StoredTeam | None = None
+    asked_at: float = field(default_factory=time.monotonic)  # when Slack's request arrived (monotonic clock)
 
     @property
     def args(self) -> list[str]:

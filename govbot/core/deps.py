@@ -22,6 +22,7 @@ from govbot.config import Settings
 from govbot.core.events import Events
 from govbot.core.lanes import Lanes
 from govbot.core.render_cache import RenderCache
+from govbot.core.shared_renders import SharedRenders
 
 
 def system_clock() -> datetime:
@@ -41,6 +42,7 @@ class Runtime:
     events: Events = field(default_factory=Events)
     lanes: Lanes = field(default_factory=Lanes)  # where the work after a Slack ack runs
     render_cache: RenderCache = field(default_factory=RenderCache)  # Jira reads the status renders share
+    shared_renders: SharedRenders = field(default_factory=SharedRenders)  # one status render for many requests
     _tracker: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -81,9 +81,16 @@ def home_view(runtime: Runtime, session: Session, *, user_id: str, user_teams: l
 def _status(ctx: CommandContext) -> None:
     """Every status section for the team."""
     assert ctx.team is not None
-    with Session(ctx.runtime.read_engine, expire_on_commit=False) as session:
-        blocks = status_message_blocks(ctx.runtime, session, ctx.team, ctx.now, ctx.surface.sections)
-    ctx.reply(f"Status of team {ctx.team.name}", blocks)
+    team = ctx.team
+
+    def render() -> list[Any]:
+        with Session(ctx.runtime.read_engine, expire_on_commit=False) as session:
+            blocks = status_message_blocks(ctx.runtime, session, team, ctx.now, ctx.surface.sections)
+        return [b.to_dict() if hasattr(b, "to_dict") else b for b in blocks]
+
+    # Everyone who asked before a render of this team's status began gets that render (see shared_renders).
+    blocks = ctx.runtime.shared_renders.get(("status", team.id), asked_at=ctx.asked_at, render=render)
+    ctx.reply(f"Status of team {team.name}", blocks)
 
 
 STATUS = Subcommand("status", summary="where the team stands: sprints, tracks, surveys, settings", who="members",

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import random
+import sys
 import threading
 import time
 import traceback
@@ -741,6 +742,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Benchmarks fire many concurrent requests; the default backlog of 5 would refuse connections.
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up on a kept-alive connection (as pools do when they close) is normal, not an
+        error worth a traceback; anything else is printed as usual."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
