@@ -14,8 +14,8 @@ from govbot.adapters.db.migrate import current_revision, head_revision, known_re
 from govbot.adapters.db.session import engine_for
 from govbot.config import ConfigError, Settings, load_settings
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # a sentence is never cut mid-command: the terminal wraps it
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
