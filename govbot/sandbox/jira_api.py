@@ -184,6 +184,7 @@ class JiraSandbox:
         self.stalled = 0  # requests waiting on a stall right now
         self._every: tuple[int, int, str, int] | None = None  # (nth, status, path substring, matching calls)
         self._server: ThreadingHTTPServer | None = None
+        self._port: int | None = None  # the last port served on
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
 
@@ -201,6 +202,7 @@ class JiraSandbox:
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="jira-sandbox", daemon=True
         )
         self._thread.start()
+        self._port = int(server.server_address[1])
         return self
 
     def stop(self) -> None:
@@ -224,9 +226,12 @@ class JiraSandbox:
     @property
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
-        if self._server is None:
+        if self._server is not None:
+            self._port = int(self._server.server_address[1])
+        if self._port is None:
             raise RuntimeError("the Jira sandbox is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        # After stop, a request still being answered (one that waited on a stall) links to where it was.
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def credentials(self) -> dict[str, str]:
