@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import drop_pg_database, new_pg_database, require_pg
+from tests.conftest import drop_pg_database, new_pg_database, require_pg, same_clock
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "manifests" / "teams.example.yaml"
 
 
 def _cli(args, env, cwd=None, timeout=120, preexec_fn=None):
-    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=env, cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "govbot.cli", *args], env=same_clock(env), cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, preexec_fn=preexec_fn)
 
 
@@ -258,7 +258,7 @@ def test_serve_starts_without_a_token_warning(tmp_path):
     env = _env(tmp_path, SLACK_BOT_TOKEN="xoxb-first-run", SLACK_SIGNING_SECRET="first-run-signing-secret-0123",
                GOVBOT_PORT=str(port), SLACK_API_URL="http://127.0.0.1:9/api/")
     process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--no-scheduler", "--host", "127.0.0.1"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=same_clock(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -107,7 +107,7 @@ def test_sigterm_lets_the_lanes_finish_the_replies_of_acked_requests(tmp_path):
             "GOVBOT_PORT": str(port),
         }
         process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1",
-                                    "--no-scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    "--no-scheduler"], env=same_clock(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True)
         try:
             base = f"http://127.0.0.1:{port}"
