@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from govbot.adapters.slack.client import make_slack_client, proxy_for, with_retry_handlers
+from govbot.adapters.slack.client import make_slack_client, proxy_for, responder_for, with_retry_handlers
 from govbot.adapters.tracker import JiraTracker
 from govbot.config import load_settings
 from govbot.sandbox.jira_api import JiraSandbox
@@ -42,6 +42,22 @@ def test_slack_calls_share_one_keep_alive_connection(slack, no_proxy_env):
         assert client.auth_test()["ok"]
     pool = client.pool.connection_from_url(slack.api_url)
     assert pool.num_requests == 10 and pool.num_connections == 1
+
+
+def test_command_replies_go_over_the_same_pool_without_empty_fields(slack, no_proxy_env):
+    client = _client(slack)
+    urls = [slack.new_response_url() for _ in range(5)]
+    for url in urls:
+        respond = responder_for(client, url)
+        assert respond is not None
+        assert respond(text="Status of team payments", blocks=[{"type": "divider"}], response_type="ephemeral",
+                       replace_original=False) == 200
+    replies = slack.calls_of("response_url")
+    assert sorted(c.path for c in replies) == sorted("/response_url/" + u.rsplit("/", 1)[1] for u in urls)
+    assert replies[0].body == {"text": "Status of team payments", "blocks": [{"type": "divider"}],
+                               "response_type": "ephemeral", "replace_original": False}
+    pool = client.pool.connection_from_url(urls[0])
+    assert pool.num_requests == 5 and pool.num_connections == 1
 
 
 def test_slack_retries_still_apply_and_errors_keep_their_shape(slack, no_proxy_env):

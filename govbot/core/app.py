@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from govbot.adapters.slack import inputs
+from govbot.adapters.slack.client import responder_for
 from govbot.adapters.slack.envelope import kind_of, request_id
 from govbot.adapters.slack.failures import OOPS, guarded, log_failure, on_error
 from govbot.adapters.slack.ids import COMMAND
@@ -93,7 +94,8 @@ def new_bolt_app(runtime: Runtime, surface: Surface) -> App:
         ctx = CommandContext(
             runtime=runtime, surface=surface, user_id=body["user_id"], channel_id=body["channel_id"], parsed=parsed,
             trigger_id=inputs.short_text(body.get("trigger_id")),
-            client=client, respond=respond, now=runtime.clock(), asked_at=asked_at,
+            client=client, respond=responder_for(runtime.slack, body["response_url"]) or respond,
+            now=runtime.clock(), asked_at=asked_at,
         )
         with log_context(slack_request=request_id(body)):  # this runs in a thread of its own, after the ack
             try:

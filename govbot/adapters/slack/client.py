@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from http.client import HTTPMessage
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -100,3 +101,35 @@ def make_slack_client(settings: Settings, *, max_rate_limit_retries: int = 6) ->
             ServerErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+class PooledResponder:
+    """bolt's ``respond`` for one request, posted over the client's keep-alive pool.
+
+    bolt answers on a ``response_url`` with a new WebhookClient per reply: a new connection (TCP and TLS
+    handshakes) and a new urllib opener reading the proxy environment, for every status reply. This posts the
+    same JSON through the pool the client already keeps. The URL was checked to be Slack's when the request came in
+    (``envelope.read``). Only a connection that failed before sending is retried: a reply that reached Slack must
+    not be posted twice.
+    """
+
+    def __init__(self, client: PooledWebClient, response_url: str) -> None:
+        self.client = client
+        self.response_url = response_url
+
+    def __call__(self, text: str | None = None, blocks: list[Any] | None = None, *,
+                 response_type: str | None = None, replace_original: bool | None = None,
+                 delete_original: bool | None = None, **fields: Any) -> int:
+        payload = {"text": text, "blocks": blocks, "response_type": response_type,
+                   "replace_original": replace_original, "delete_original": delete_original, **fields}
+        body = json.dumps({name: value for name, value in payload.items() if value is not None})
+        retry = urllib3.Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0)
+        answer = self.client.pool.request("POST", self.response_url, body=body.encode(),
+                                          headers={"Content-Type": "application/json"}, timeout=self.client.timeout,
+                                          retries=retry)
+        return int(answer.status)
+
+
+def responder_for(client: WebClient, response_url: str) -> PooledResponder | None:
+    """A pooled responder for ``response_url`` when ``client`` keeps a pool; None otherwise (use bolt's)."""
+    return PooledResponder(client, response_url) if isinstance(client, PooledWebClient) else None
