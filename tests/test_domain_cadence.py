@@ -533,3 +533,21 @@ def test_capacity_checkpoints_at_start_and_midpoint():
     assert capacity_checkpoints(sprint, midpoint) == ["start", "mid"]
     assert capacity_checkpoints(dataclasses.replace(sprint, end=None), berlin(2024, 5, 1)) == ["start"]
     assert capacity_checkpoints(Sprint(2, "u", "future"), berlin(2024, 5, 1)) == []
+
+
+def test_schedules_fire_before_the_series_anchor_on_the_same_cycle():
+    from datetime import UTC, datetime
+
+    from govbot.domain.schedule import anchor_in, latest_at_or_before, next_after
+
+    rule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH;BYHOUR=14;BYMINUTE=0"
+    anchor = anchor_in("Europe/Berlin")
+    early = next_after(rule, tz="Europe/Berlin", after=datetime(2025, 2, 18, tzinfo=UTC), anchor=anchor)
+    assert early is not None and early.year == 2025 and early.weekday() == 3 and early.hour == 14
+    last = latest_at_or_before(rule, tz="Europe/Berlin", now=datetime(2025, 2, 18, tzinfo=UTC), anchor=anchor)
+    assert last is not None and (early - last).days == 14
+    # The fortnight before the anchor continues into the one after it: 2026-01-01 is a Thursday of the cycle.
+    before = next_after(rule, tz="Europe/Berlin", after=datetime(2025, 12, 19, tzinfo=UTC), anchor=anchor)
+    after = next_after(rule, tz="Europe/Berlin", after=datetime(2026, 1, 1, tzinfo=UTC), anchor=anchor)
+    assert before is not None and after is not None
+    assert (after - before).days % 14 == 0 and before.date().isoformat() == "2026-01-01"

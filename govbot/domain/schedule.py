@@ -84,7 +84,7 @@ def next_after(text: str, *, tz: str, after: datetime, anchor: datetime | None =
     ``anchor`` fixes the series start so that INTERVAL=2 keeps the same fortnight across restarts; without it the
     series starts at ``after``.
     """
-    rule = parse_rule(text, tz=tz, dtstart=anchor or after)
+    rule = parse_rule(text, tz=tz, dtstart=series_start(anchor, after) if anchor else after)
     local = after.astimezone(zone(tz))
     for occurrence in rule.xafter(local - _SEARCH_SLACK, count=_SEARCH_STEPS, inc=False):
         if _utc(occurrence) > _utc(after):
@@ -94,7 +94,7 @@ def next_after(text: str, *, tz: str, after: datetime, anchor: datetime | None =
 
 def latest_at_or_before(text: str, *, tz: str, now: datetime, anchor: datetime) -> datetime | None:
     """The most recent occurrence at or before the instant ``now`` (for catching up after downtime), or None."""
-    rule = parse_rule(text, tz=tz, dtstart=anchor)
+    rule = parse_rule(text, tz=tz, dtstart=series_start(anchor, now))
     candidate = rule.before(now.astimezone(zone(tz)) + _SEARCH_SLACK, inc=True)
     for _ in range(_SEARCH_STEPS):
         if candidate is None or _utc(candidate) <= _utc(now):
@@ -106,6 +106,21 @@ def latest_at_or_before(text: str, *, tz: str, now: datetime, anchor: datetime) 
 # Every team's series is counted from this instant (a Thursday), so INTERVAL=2 picks the same fortnight in every
 # process and after every restart, whatever day the team was created.
 RULE_ANCHOR = datetime(2026, 1, 1)
+
+
+# Before the anchor a series is counted from 112 years earlier: 40,908 days, exactly 5,844 weeks and 1,344 months,
+# so every INTERVAL of 1, 2, 3, 4, 6 or 12 weeks (or days, or months, and 8 months) keeps the same cycle on both
+# sides of the anchor. Without it a schedule would never fire at a date before 2026 (a clock set back, a replay).
+ANCHOR_STEP_YEARS = 112
+
+
+def series_start(anchor: datetime, moment: datetime) -> datetime:
+    """The anchor a series is counted from to look around ``moment``: ``anchor``, or 112 years before it (as often
+    as needed) when ``moment`` is earlier."""
+    start = anchor
+    while moment < start:
+        start = start.replace(year=start.year - ANCHOR_STEP_YEARS)
+    return start
 
 
 def anchor_in(tz: str) -> datetime:
