@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
+
+# The anonymity gate has a module of its own; its names are part of this one's too.
+from govbot.domain.anonymity import NOT_ENOUGH_RESPONSES as NOT_ENOUGH_RESPONSES
+from govbot.domain.anonymity import NotEnoughResponses as NotEnoughResponses
+from govbot.domain.anonymity import gate as gate
+from govbot.domain.anonymity import release_threshold as release_threshold
 
 ItemKind = Literal["scale", "choice", "text"]
 
@@ -18,7 +24,6 @@ COMMENT_MAX_CHARS = 1000
 BURNOUT_RISE_POINTS = 10.0  # a rise of this many index points or more is flagged
 BURNOUT_HIGH = 60.0  # an index strictly above this is flagged
 BURNOUT_LEVEL = 3  # answering 3 or more on the burnout item counts as burnout
-NOT_ENOUGH_RESPONSES = "not enough responses"
 
 
 # --- the questionnaire ---
@@ -303,36 +308,6 @@ def compute_results(
         comments=tuple(comments),
         closed=closed,
     )
-
-
-# --- anonymity gate ---
-
-
-@dataclass(frozen=True, slots=True)
-class NotEnoughResponses:
-    """What is shown instead of results below the anonymity threshold: a message, and no count."""
-
-    message: str = NOT_ENOUGH_RESPONSES
-
-
-def release_threshold(*, promised: int, current: int) -> int:
-    """The anonymity threshold of a survey: the one promised when it opened, or the team's current one if higher
-    (raising the setting hides results already collected; lowering it never reveals them)."""
-    return max(promised, current)
-
-
-def gate(results: SurveyResults, *, responses: int, k: int) -> SurveyResults | NotEnoughResponses:
-    """Release results only for ``k`` responses or more; comments only once the survey is closed.
-
-    Below ``k`` nothing is released: no index, distribution or comment, and not the count or the response
-    rate either, because the rate times the (known) team size gives the count, and a small count tells who
-    answered when read next to who was asked.
-    """
-    if responses < k:
-        return NotEnoughResponses()
-    if not results.closed and results.comments:
-        return replace(results, comments=())
-    return results
 
 
 # --- comparison and flags ---
