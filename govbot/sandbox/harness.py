@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -39,7 +38,8 @@ class BotServer:
         return f"{self.base_url}/slack/events"
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        # Server.run: the event loop `govbot serve` gets (uvloop where installed), not asyncio's default one.
+        self._server.run(sockets=[self._socket])
 
     def start(self) -> BotServer:
         """Start serving and wait until the server accepts connections."""
