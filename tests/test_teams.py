@@ -155,3 +155,21 @@ def test_reimport_keeps_an_anchor_govbot_chose(engine, now):
     assert report.unchanged == ["payments"]
     with Session(engine) as session:
         assert repo.get_team(session=session, name="payments").spec.cadence_anchor_sprint_id == 3417
+
+
+def test_a_valid_rule_is_checked_once_and_a_bad_one_every_time():
+    """Reading a team's settings validates its rules each time; the check of a rule is remembered by its text."""
+    from pydantic import ValidationError
+
+    from govbot.teamconfig import TeamSettings, _checked_rule
+
+    _checked_rule.cache_clear()
+    rule = "FREQ=WEEKLY;INTERVAL=3;BYDAY=WE;BYHOUR=11;BYMINUTE=30"
+    for _ in range(3):
+        assert TeamSettings.model_validate({"survey_rrule": "RRULE:" + rule}).survey_rrule == rule
+    # two rules each time (this one and the default digest rule), each checked once
+    assert (_checked_rule.cache_info().misses, _checked_rule.cache_info().hits) == (2, 4)
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="fires more than once a day"):
+            TeamSettings.model_validate({"survey_rrule": "FREQ=HOURLY"})
+    assert _checked_rule.cache_info().currsize == 2
