@@ -114,6 +114,23 @@ class SlackRequestSimulator:
         trigger_id: str | None = None,
     ) -> SimResponse:
         """A slash command, form-encoded with every field Slack sends."""
+        body, response_url, trigger_id = self.slash_command_body(text, user_id=user_id, channel_id=channel_id,
+                                                                 command=command, trigger_id=trigger_id)
+        response = self.post_raw(body, content_type=FORM_CONTENT_TYPE)
+        response.response_url, response.trigger_id = response_url, trigger_id
+        return response
+
+    def slash_command_body(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        command: str = "/govbot",
+        trigger_id: str | None = None,
+    ) -> tuple[bytes, str | None, str]:
+        """The unsigned form body of a slash command, its response_url (None without a sandbox) and trigger id:
+        for a client that signs and sends it itself (the benchmarks send from another process)."""
         trigger_id = trigger_id or new_trigger_id()
         response_url = self.sandbox.new_response_url() if self.sandbox is not None else None
         fields = {
@@ -132,9 +149,7 @@ class SlackRequestSimulator:
         }
         if response_url is not None:
             fields["response_url"] = response_url
-        response = self.post_raw(urlencode(fields).encode("utf-8"), content_type=FORM_CONTENT_TYPE)
-        response.response_url, response.trigger_id = response_url, trigger_id
-        return response
+        return urlencode(fields).encode("utf-8"), response_url, trigger_id
 
     def block_action(
         self,
