@@ -119,7 +119,10 @@ def serve_command(
             assert s.slack_app_token is not None
             SocketModeHandler(bolt_app, s.slack_app_token.get_secret_value()).start()
         else:
-            serve(settings=s, engine=runtime.engine, bolt_app=bolt_app, host=host, port=s.port, scheduler=scheduler)
+            # govbot's command listener acks without blocking (govbot.core.app), so commands may be dispatched
+            # on the event loop (govbot.adapters.slack.server).
+            serve(settings=s, engine=runtime.engine, bolt_app=bolt_app, host=host, port=s.port, scheduler=scheduler,
+                  inline_commands=True)
     finally:
         # The work the lanes hold (replies to requests already acked) gets a few seconds to finish.
         runtime.lanes.shutdown()

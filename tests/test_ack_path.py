@@ -117,3 +117,27 @@ def test_a_subcommand_naming_an_unknown_lane_fails_at_start_up(sqlite_url):
     odd = Subcommand("odd", summary="x", who="anyone", handler=lambda ctx: None, lane="slow")
     with pytest.raises(ValueError, match="slow"):
         new_bolt_app(runtime, Surface.of([HELP, odd], []))
+
+
+def test_commands_are_dispatched_on_the_event_loop_once_bolt_knows_the_bot(bot, monkeypatch):
+    """bolt's first request calls auth.test, which must not run on the event loop: commands go to a worker
+    thread until bolt has its answer, then are dispatched on the loop; events always go to a worker thread."""
+    bolt_app = bot.server.bolt_app
+    threads: list[str] = []
+    dispatch = bolt_app.dispatch
+
+    def recording(request):
+        threads.append(threading.current_thread().name)
+        return dispatch(request)
+
+    monkeypatch.setattr(bolt_app, "dispatch", recording)
+    bot.sandbox.fail_next("auth.test", error="internal_error")  # bolt does not learn who the bot is yet
+    answers = [bot.sim.slash_command("help", user_id=MEMBER, channel_id=CHANNEL) for _ in range(4)]
+    assert [a.status for a in answers] == [200] * 4
+    assert all("/govbot help" in a.json()["text"] for a in answers[1:])
+    assert [c.failed for c in bot.sandbox.calls_of("auth.test")] == [True, False], "asked again, then known"
+    loop_thread = bot.server._thread.name
+    assert loop_thread not in threads[:2], "until auth.test has answered, commands run on worker threads"
+    assert threads[2:] == [loop_thread, loop_thread]
+    assert bot.sim.app_home_opened(MEMBER).status == 200
+    assert threads[-1] != loop_thread, "events are de-duplicated in the database: never on the loop"

@@ -16,14 +16,17 @@ from govbot.core.deps import Runtime
 class BotServer:
     """uvicorn serving govbot's ASGI app on 127.0.0.1:<free port>, in a daemon thread."""
 
-    def __init__(self, runtime: Runtime, bolt_app: App):
+    def __init__(self, runtime: Runtime, bolt_app: App, *, inline_commands: bool = True):
+        """``inline_commands``: as `govbot serve` does for govbot's app (see ``create_web_app``); False for an app
+        whose command listeners may block."""
         self.runtime = runtime
         self.bolt_app = bolt_app
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
-        web_app = create_web_app(settings=runtime.settings, engine=runtime.engine, bolt_app=bolt_app)
+        web_app = create_web_app(settings=runtime.settings, engine=runtime.engine, bolt_app=bolt_app,
+                                 inline_commands=inline_commands)
         config = uvicorn.Config(web_app, log_level="warning", access_log=False,
                                 lifespan="off")
         self._server = uvicorn.Server(config)

@@ -4,6 +4,15 @@ bolt's own ``app.start()`` is a development server, and its Starlette adapter ru
 thread; this endpoint checks the signature first (401, nothing parsed), refuses a body that is not of Slack's
 shape (400, never a 500; see ``govbot.adapters.slack.envelope``), and dispatches in a worker thread so one slow
 request never blocks the others.
+
+One exception, for the request Slack sends most and times hardest: with ``inline_commands``, a slash command is
+dispatched on the event loop itself. govbot's `/govbot` listener only parses the text and hands the work to a
+lane (``govbot.core.app``), so its ack is a fraction of a millisecond of CPU, and the hop to a worker thread and
+back cost more than that: 1,500 acks a second with the hop against 2,100-2,600 without (help, 50 clients,
+``benchmarks/ack_latency.py``). It only starts once bolt knows who the bot is: bolt's first request calls
+`auth.test`, a network call that must never run on the loop, so commands go to the worker threads until one has
+passed bolt's authorisation. Events (de-duplicated in the database), interactions (modals, writes) and any app
+with another authorisation (OAuth installations are read per request) always go to the worker threads.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from typing import Protocol
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt import App, BoltRequest
+from slack_bolt.middleware.authorization import SingleTeamAuthorization
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -68,11 +78,13 @@ class SchedulerProbe(Protocol):
 
 
 def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
-                   scheduler: SchedulerProbe | None = None) -> Starlette:
+                   scheduler: SchedulerProbe | None = None, inline_commands: bool = False) -> Starlette:
     """The ASGI application for `govbot serve`: Slack requests (signature checked), /healthz, /readyz, /metrics.
 
     ``scheduler`` is the scheduler running in this process, if any: liveness fails when its loop has died (a
-    restart brings it back) and readiness reports its state.
+    restart brings it back) and readiness reports its state. ``inline_commands``: the app's slash-command
+    listeners ack without blocking, so commands may be dispatched on the event loop (see above); never for an app
+    whose command listeners wait for anything.
     """
     secret = settings.slack_signing_secret
     assert secret is not None
@@ -98,7 +110,10 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
             return PlainTextResponse(f"not a Slack request: {reason}", status_code=400)
         with log_context(slack_request=read.request_id):
             try:
-                bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+                if inline_commands and "command" in read.fields and _authorisation_known(bolt_app):
+                    bolt_response = bolt_app.dispatch(bolt_request)
+                else:
+                    bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
             except Exception as error:  # bolt's own handling failed: Slack still gets its ack, the log the rest
                 log_failure(error, slack_request=read.request_id, what="dispatching a Slack request")
                 return Response(status_code=200)
@@ -151,6 +166,16 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
     ])
 
 
+def _authorisation_known(bolt_app: App) -> bool:
+    """Whether bolt's single-workspace authorisation has the bot's `auth.test` answer (from the first request
+    that needed it), so dispatching makes no network call. False for any other authorisation, or a bolt whose
+    internals changed: those requests keep going to the worker threads."""
+    for middleware in getattr(bolt_app, "_middleware_list", ()):
+        if isinstance(middleware, SingleTeamAuthorization):
+            return middleware.auth_test_result is not None
+    return False
+
+
 async def _read_at_most(request: Request, limit: int) -> bytes | None:
     """The body, or None as soon as it is longer than ``limit`` (a chunked body announces no length)."""
     chunks: list[bytes] = []
@@ -176,9 +201,10 @@ def settle_heap() -> None:
 
 
 def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0.0.0",  # noqa: S104
-          port: int = 3000, scheduler: SchedulerProbe | None = None) -> None:
+          port: int = 3000, scheduler: SchedulerProbe | None = None, inline_commands: bool = False) -> None:
     """Run the HTTP server until interrupted; return after a graceful stop (SIGTERM or Ctrl-C)."""
-    web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app, scheduler=scheduler)
+    web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app, scheduler=scheduler,
+                             inline_commands=inline_commands)
     settle_heap()
     # SIGTERM: uvicorn stops accepting, lets the requests in flight finish (at most this long), then re-raises the
     # signal to the handler it found. With a no-op one there, `serve` returns and the caller's clean-up runs (the
