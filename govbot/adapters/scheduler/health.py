@@ -19,21 +19,26 @@ from starlette.routing import Route
 
 
 class Probed(Protocol):
-    """What the endpoints read of ``SchedulerService``."""
+    """What the endpoints (these and the web server's) read of ``SchedulerService``."""
 
     @property
     def state(self) -> str: ...
     problem: str | None
 
 
+def probe_fields(service: Probed) -> dict[str, str]:
+    """The scheduler's part of a /healthz or /readyz answer: its state, and why when it is retrying."""
+    found = {"scheduler": service.state}
+    if service.problem:
+        found["scheduler_problem"] = service.problem
+    return found
+
+
 def create_health_app(service: Probed) -> Starlette:
     """The ASGI application for `govbot scheduler`."""
 
     def fields() -> dict[str, str]:
-        found = {"scheduler": service.state}
-        if service.problem:
-            found["scheduler_problem"] = service.problem
-        return found
+        return probe_fields(service)
 
     async def healthz(_: Request) -> Response:
         found = fields()

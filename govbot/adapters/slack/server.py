@@ -23,7 +23,6 @@ import hmac
 import logging
 import signal
 import time
-from typing import Protocol
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,6 +36,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from govbot.adapters.db.migrate import schema_is_current
+from govbot.adapters.scheduler.health import Probed, probe_fields
 from govbot.adapters.slack import envelope
 from govbot.adapters.slack.failures import log_failure
 from govbot.config import Settings
@@ -69,16 +69,8 @@ def signature_ok(secret: bytes, body: bytes, headers: dict[str, str], now: float
     return hmac.compare_digest(expected, signature)
 
 
-class SchedulerProbe(Protocol):
-    """The in-process scheduler, as the health endpoints see it (``SchedulerService``)."""
-
-    @property
-    def state(self) -> str: ...
-    problem: str | None
-
-
 def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
-                   scheduler: SchedulerProbe | None = None, inline_commands: bool = False) -> Starlette:
+                   scheduler: Probed | None = None, inline_commands: bool = False) -> Starlette:
     """The ASGI application for `govbot serve`: Slack requests (signature checked), /healthz, /readyz, /metrics.
 
     ``scheduler`` is the scheduler running in this process, if any: liveness fails when its loop has died (a
@@ -124,12 +116,7 @@ def create_web_app(*, settings: Settings, engine: Engine, bolt_app: App,
         )
 
     def scheduler_fields() -> dict[str, str]:
-        if scheduler is None:
-            return {}
-        fields = {"scheduler": scheduler.state}
-        if scheduler.problem:
-            fields["scheduler_problem"] = scheduler.problem
-        return fields
+        return {} if scheduler is None else probe_fields(scheduler)
 
     async def healthz(_: Request) -> Response:
         # Liveness stays cheap and local: a database outage is not cured by restarting the pod (readiness
@@ -201,7 +188,7 @@ def settle_heap() -> None:
 
 
 def serve(*, settings: Settings, engine: Engine, bolt_app: App, host: str = "0.0.0.0",  # noqa: S104
-          port: int = 3000, scheduler: SchedulerProbe | None = None, inline_commands: bool = False) -> None:
+          port: int = 3000, scheduler: Probed | None = None, inline_commands: bool = False) -> None:
     """Run the HTTP server until interrupted; return after a graceful stop (SIGTERM or Ctrl-C)."""
     web_app = create_web_app(settings=settings, engine=engine, bolt_app=bolt_app, scheduler=scheduler,
                              inline_commands=inline_commands)
