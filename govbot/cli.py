@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +17,7 @@ from govbot.adapters.scheduler.health import HealthServer, create_health_app
 from govbot.adapters.slack.server import serve
 from govbot.config import ConfigError
 from govbot.core.board import USER_FACING_ERRORS
-from govbot.core.cli import engine, fail, now, out, settings, upgrade_schema
+from govbot.core.cli import engine, fail, now_or_as_of, out, settings, upgrade_schema
 from govbot.core.jobs import UnknownJob, UnknownTeam
 from govbot.demo import run_demo
 from govbot.demo.outdir import OutDirRefused
@@ -66,14 +65,7 @@ def run_job_command(
 ) -> None:
     """Run one scheduled job now."""
     s = settings()
-    when = now()
-    if as_of:
-        try:
-            when = datetime.fromisoformat(as_of)
-        except ValueError:
-            raise fail(f"--as-of {as_of!r} is not an ISO time such as 2026-11-23T09:00:00+01:00") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
+    when = now_or_as_of(as_of)
     engine(s)  # the schema is in place (SQLite: made now)
     runtime = build_runtime(s, clock=lambda: when)
 

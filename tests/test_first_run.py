@@ -359,3 +359,23 @@ def test_survey_start_after_the_job_sends_no_second_invitation(slack_env):
     assert "already open" in again.stdout + again.stderr
     sent = _invitations(sandbox)
     assert len(sent) == 8 and set(sent.values()) == {1}, sent
+
+
+def test_survey_start_as_of_records_that_time_and_refuses_a_time_that_is_not_one(slack_env):
+    from sqlalchemy import create_engine, text
+
+    sandbox, env = slack_env
+    bad = _cli(["survey", "start", "--team", "payments", "--as-of", "next thursday"], env)
+    _one_line_no_traceback(bad)
+    assert bad.returncode == 1 and "is not an ISO time such as" in bad.stderr
+    assert _invitations(sandbox) == {}, "nothing was sent on a bad --as-of"
+
+    result = _cli(["survey", "start", "--team", "payments", "--as-of", "2027-03-04T10:00:00+01:00"], env)
+    _one_line_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as connection:
+        opened = connection.execute(text("SELECT opened_at FROM survey")).scalar_one()
+    engine.dispose()
+    assert str(opened).startswith("2027-03-04 09:00:00"), opened  # stored in UTC
+    assert len(_invitations(sandbox)) == 8

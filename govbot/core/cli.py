@@ -45,6 +45,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def now_or_as_of(as_of: str | None) -> datetime:
+    """The time a command acts at: ``--as-of`` when given (an ISO time; UTC when it names no zone), else now."""
+    if not as_of:
+        return now()
+    try:
+        when = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise fail(f"--as-of {as_of!r} is not an ISO time such as 2026-11-23T09:00:00+01:00") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 _READY: set[str] = set()  # the database URLs whose schema this process has checked
 
 

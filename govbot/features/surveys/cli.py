@@ -11,7 +11,7 @@ from govbot.adapters.db.session import session_scope
 from govbot.adapters.slack.client import make_slack_client
 from govbot.config import ConfigError
 from govbot.core import teams
-from govbot.core.cli import actor, engine, fail, now, out, settings
+from govbot.core.cli import actor, engine, fail, now_or_as_of, out, settings
 from govbot.features.surveys import messages as ui
 from govbot.features.surveys import repo, service
 from govbot.features.surveys.jobs import invite_now
@@ -25,6 +25,8 @@ def survey_start(
     team: Annotated[str, typer.Option("--team", help="the team's name")],
     disable: Annotated[str | None, typer.Option(help="items to leave out, e.g. review_hours,ai_share (or none)")]
     = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="start it as if the clock read this ISO time")]
+    = None,
 ) -> None:
     """Start a survey now and invite every member by DM (run again, it invites only those not invited yet)."""
     s = settings()
@@ -32,8 +34,8 @@ def survey_start(
         s.require("slack_bot_token")
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
+    when = now_or_as_of(as_of)
     eng = engine(s)
-    when = now()
     with Session(eng) as session:
         stored = teams.get_team(session=session, name=team.strip().lower())
     if stored is None:
