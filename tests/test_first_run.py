@@ -354,6 +354,10 @@ def test_survey_start_after_the_job_sends_no_second_invitation(slack_env):
     due = next_after(DEFAULT_SURVEY_RRULE, tz="Europe/Berlin", after=NOT_DUE, anchor=anchor_in("Europe/Berlin"))
     job = _cli(["run-job", "send-survey", "--team", "payments", "--as-of", due.isoformat()], env)
     assert job.returncode == 0 and "started" in job.stdout, job.stdout + job.stderr
+    from govbot.features.surveys.messages import when_text
+
+    flat = " ".join(job.stdout.split())
+    assert when_text(due, "Europe/Berlin") in flat and "rrule:" not in flat, "the occurrence as the team reads it"
     again = _cli(["survey", "start", "--team", "payments"], env)
     _one_line_no_traceback(again)
     assert "already open" in again.stdout + again.stderr

@@ -35,6 +35,7 @@ from govbot.core.teams import StoredTeam
 from govbot.domain import surveys as domain
 from govbot.domain.schedule import anchor_in, latest_at_or_before, next_after, zone
 from govbot.features.surveys.fanout import FANOUT_WORKERS, AlreadySent, FanOutReport, Send, fan_out
+from govbot.features.surveys.messages import when_text
 from govbot.features.surveys.repo import (
     KIND_CLOSE_NOTE,
     KIND_INVITE,
@@ -174,12 +175,13 @@ def start_scheduled(
     if occurrence_at is None:
         return None, NOT_DUE
     occurrence = "rrule:" + occurrence_at.astimezone(UTC).isoformat(timespec="minutes")
+    label = when_text(occurrence_at, team.spec.timezone)  # as the team reads it, e.g. Thu 03 Dec 14:00 (Europe/Berlin)
     query = select(Survey).where(Survey.team_id == team.id, Survey.occurrence == occurrence)
     existing = session.exec(query).first()
     if existing is not None:
         if existing.status != "open":
-            return None, f"the survey of {occurrence} has already run"
-        return existing, f"survey {existing.id} of {occurrence} was already started; resuming its invitations"
+            return None, f"the survey of {label} has already run"
+        return existing, f"survey {existing.id} of {label} was already started; resuming its invitations"
     try:
         survey = start_survey(session=session, key=key, team=team, now=now, actor=audit.SYSTEM,
                               occurrence=occurrence)
@@ -191,7 +193,7 @@ def start_scheduled(
         if existing is None:
             return None, f"not started: {exc}"
         return existing, f"survey {existing.id} was started by another process; resuming its invitations"
-    return survey, f"survey {survey.id} of {occurrence} started"
+    return survey, f"survey {survey.id} of {label} started"
 
 
 # --- fan-out (invitations and reminders) ---
