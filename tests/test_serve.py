@@ -25,6 +25,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _start_serve(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`govbot serve` on 127.0.0.1:$GOVBOT_PORT (on the tests' clock) and its base URL, once it answers
+    /healthz; its stderr fails the test if it exits first."""
+    process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1", *extra],
+                               env=same_clock(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{env['GOVBOT_PORT']}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{base}/healthz", timeout=2)
+            return process, base
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                if process.poll() is None:
+                    process.kill()
+                raise AssertionError(process.communicate()[1] or "govbot serve did not start within 30 s") from None
+            time.sleep(0.2)
+
+
 def _sample(exposition: str, name: str, **labels: str) -> float | None:
     """The value of one sample in Prometheus text exposition (a HELP or TYPE line is not a sample)."""
     for family in text_string_to_metric_families(exposition):
@@ -54,20 +73,9 @@ def test_serve_answers_health_metrics_and_signed_help(tmp_path):
             "GOVBOT_PORT": str(port),
             "GOVBOT_LOG_FORMAT": "json",
         }
-        process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1"], env=same_clock(env),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process, base = _start_serve(env)
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    health = requests.get(f"{base}/healthz", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise AssertionError(process.stderr.read() if process.poll() is not None else "no start")
-                    time.sleep(0.2)
-            assert health.json()["status"] == "ok"
+            assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
             sim = SlackRequestSimulator(events_url=f"{base}/slack/events", signing_secret=SECRET, sandbox=slack)
             response = sim.slash_command("help", user_id="U0SOMEONE1", channel_id="C0SOMEWHERE")
             assert response.status == 200 and "/govbot help" in response.json()["text"]
@@ -106,20 +114,8 @@ def test_sigterm_lets_the_lanes_finish_the_replies_of_acked_requests(tmp_path):
             "SLACK_API_URL": slack.api_url,
             "GOVBOT_PORT": str(port),
         }
-        process = subprocess.Popen([sys.executable, "-m", "govbot.cli", "serve", "--host", "127.0.0.1",
-                                    "--no-scheduler"], env=same_clock(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
+        process, base = _start_serve(env, "--no-scheduler")
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    requests.get(f"{base}/healthz", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise AssertionError(process.stderr.read() if process.poll() is not None else "no start")
-                    time.sleep(0.2)
             exposition = requests.get(f"{base}/metrics", timeout=5).text
             for lane in ("render", "jira", "fanout"):
                 assert _sample(exposition, "govbot_lane_tasks", lane=lane) == 0
