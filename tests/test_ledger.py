@@ -131,3 +131,33 @@ def test_leases_are_judged_on_the_database_clock_not_the_pods(engine, other_proc
     # The other pod's clock runs an hour ahead: it must still see a live claim as live.
     monkeypatch.setattr(ledger, "wall_clock", lambda: datetime.now(UTC) + timedelta(hours=1))
     assert held and ledger.claim(engine=other_process, kind="k", key="a") is None
+
+
+def test_a_claim_finished_or_given_back_while_the_heartbeat_runs_is_no_take_over(engine, other_process, wall,
+                                                                                   caplog):
+    """``complete`` and ``release`` commit before they stop tracking the claim: a heartbeat in between finds the
+    row done or gone. That is this process's own work, not a take-over, and says nothing."""
+    from govbot.core import leases
+
+    done = ledger.claim(engine=engine, kind="k", key="done")
+    given_back = ledger.claim(engine=engine, kind="k", key="given-back")
+    taken = ledger.claim(engine=engine, kind="k", key="taken")
+    assert done and given_back and taken
+    keeper = keeper_for(engine)
+    with Session(engine) as session:  # what `complete` and `release` have committed before they untrack
+        finished = session.exec(select(Delivery).where(Delivery.key == "done")).one()
+        finished.done_at = JOB_NOW
+        session.add(finished)
+        session.delete(session.exec(select(Delivery).where(Delivery.key == "given-back")).one())
+        session.commit()
+    caplog.set_level("WARNING", logger=leases.__name__)
+    keeper.beat()
+    assert "taken over" not in caplog.text
+    assert not ledger.holds(engine=engine, claim=done) and not ledger.holds(engine=engine, claim=given_back)
+    assert ledger.holds(engine=engine, claim=taken)
+
+    silence(engine, "taken", seconds=25)
+    assert ledger.claim(engine=other_process, kind="k", key="taken")
+    keeper.beat()
+    assert "1 claim(s) of this process were taken over by another one" in caplog.text
+    assert not ledger.holds(engine=engine, claim=taken)

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from govbot.adapters.db.tables import Delivery
 
@@ -136,9 +136,14 @@ class LeaseKeeper:
             session.commit()
         lost = set(ids) - renewed
         if lost:
-            # Taken over (this process was cut off from the database for longer than the lease) or finished
-            # by someone else: never act on them again.
-            log.warning("%d claim(s) of this process were taken over by another one", len(lost))
+            # Not renewed: finished or given back by this process between the read of ``ids`` and the update
+            # (``complete`` and ``release`` commit, then untrack), or taken over (this process was cut off from
+            # the database for longer than the lease). Never act on them again; only a take-over is news.
+            with Session(self.engine) as session:
+                taken = session.exec(select(Delivery.id).where(
+                    col(Delivery.id).in_(sorted(lost)), col(Delivery.holder) != self.holder)).all()
+            if taken:
+                log.warning("%d claim(s) of this process were taken over by another one", len(taken))
             with self._lock:
                 self._claims -= lost
         self._last_beat = time.monotonic()
