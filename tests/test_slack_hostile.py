@@ -346,3 +346,18 @@ def test_text_that_is_not_unicode_gets_400(bot, caplog, text):
     emoji = '{"type": "event_callback", "event": {"type": "message", "text": "\\ud83d\\ude00"}}'
     assert bot.sim.post_raw(emoji.encode(), content_type=JSON_CONTENT_TYPE).status == 200
     assert not _errors(caplog)
+
+
+def test_a_form_that_gives_a_field_twice_gets_400_and_nothing_is_posted(bot):
+    """bolt reads the last value of a repeated form field and the shape check the first: a body naming Slack's
+    host first and another host second must not get its reply posted there. Slack never repeats a field."""
+    slack_url = bot.sandbox.new_response_url()
+    fields = [("command", "/govbot"), ("text", "help"), ("user_id", USER), ("channel_id", "C0RANDOM01"),
+              ("trigger_id", "1.2.3"), ("response_url", slack_url), ("response_url", "https://attacker.example/x")]
+    answer = bot.sim.post_raw(urlencode(fields).encode(), content_type=FORM_CONTENT_TYPE)
+    assert answer.status == 400 and "twice" in answer.body
+    payload = {"type": "block_actions", "user": {"id": USER}, "trigger_id": "1.2.3",
+               "actions": [{"action_id": ActionId.TRACK_HUMAN_FIRST, "value": "PAY-1"}]}
+    twice = urlencode([("payload", json.dumps(payload)), ("payload", "{}")]).encode()
+    assert bot.sim.post_raw(twice, content_type=FORM_CONTENT_TYPE).status == 400
+    assert bot.sim.slash_command("help", user_id=USER, channel_id="C0RANDOM01").status == 200  # still serving

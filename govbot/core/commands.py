@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from slack_sdk import WebClient
@@ -88,6 +89,11 @@ class Surface:
 
     def help_text(self) -> str:
         """Usage of every subcommand, with who may use it."""
+        return self._help
+
+    @cached_property
+    def _help(self) -> str:
+        # Made once: `/govbot help` is the command Slack sends most, and the text never changes while running.
         lines = ["*govbot* keeps AI-assisted delivery honest. Usage: `/govbot <command> [--team NAME]`", ""]
         for sub in sorted(self.subcommands.values(), key=lambda s: s.name):
             lines.append(f"• `{COMMAND} {sub.shown_usage}` — {sub.summary} _({WHO_TEXT[sub.who]})_")

@@ -225,6 +225,10 @@ def _form(text: str) -> dict[str, str]:
         form = parse_qs(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
         raise NotSlackShape("the body is not a form") from None
+    if any(len(values) > 1 for values in form.values()):
+        # bolt keeps a repeated field's last value and this check would see the first (a response_url on
+        # Slack's host, then another): Slack never repeats a field.
+        raise NotSlackShape("a form that gives a field twice")
     return {name: values[0] for name, values in form.items()}
 
 
