@@ -25,6 +25,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serve_env(tmp_path, slack: SlackSandbox, port: int, **extra: str) -> dict[str, str]:
+    """What `govbot serve` needs to run on SQLite against the Slack sandbox, on ``port``."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "GOVBOT_SECRET_KEY": "serve-test-key-0123456789", "SLACK_BOT_TOKEN": "xoxb-serve-token",
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "GOVBOT_PORT": str(port), **extra}
+
+
 def _start_serve(env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], str]:
     """`govbot serve` on 127.0.0.1:$GOVBOT_PORT (on the tests' clock) and its base URL, once it answers
     /healthz; its stderr fails the test if it exits first."""
@@ -63,16 +70,7 @@ def test_metric_sample_is_read_from_values_not_from_help_lines():
 def test_serve_answers_health_metrics_and_signed_help(tmp_path):
     port = _free_port()
     with SlackSandbox(bot_token="xoxb-serve-token") as slack:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-            "GOVBOT_SECRET_KEY": "serve-test-key-0123456789",
-            "SLACK_BOT_TOKEN": "xoxb-serve-token",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "GOVBOT_PORT": str(port),
-            "GOVBOT_LOG_FORMAT": "json",
-        }
+        env = _serve_env(tmp_path, slack, port, GOVBOT_LOG_FORMAT="json")
         process, base = _start_serve(env)
         try:
             assert requests.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
@@ -105,15 +103,7 @@ def test_serve_refuses_to_start_without_slack_settings(tmp_path):
 def test_sigterm_lets_the_lanes_finish_the_replies_of_acked_requests(tmp_path):
     port = _free_port()
     with SlackSandbox(bot_token="xoxb-serve-token") as slack:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-            "GOVBOT_SECRET_KEY": "serve-test-key-0123456789",
-            "SLACK_BOT_TOKEN": "xoxb-serve-token",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "GOVBOT_PORT": str(port),
-        }
+        env = _serve_env(tmp_path, slack, port)
         process, base = _start_serve(env, "--no-scheduler")
         try:
             exposition = requests.get(f"{base}/metrics", timeout=5).text
