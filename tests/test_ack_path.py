@@ -141,3 +141,25 @@ def test_commands_are_dispatched_on_the_event_loop_once_bolt_knows_the_bot(bot, 
     assert threads[2:] == [loop_thread, loop_thread]
     assert bot.sim.app_home_opened(MEMBER).status == 200
     assert threads[-1] != loop_thread, "events are de-duplicated in the database: never on the loop"
+
+
+def test_the_router_is_the_only_slash_command_listener(bot):
+    """Slash commands run on the event loop (their ack must never block), so every feature adds subcommands to
+    the `/govbot` router instead of a command listener of its own."""
+    from urllib.parse import urlencode
+
+    from slack_bolt import BoltRequest, BoltResponse
+
+    from govbot.sandbox.slack_client import FORM_CONTENT_TYPE
+
+    bolt_app = bot.server.bolt_app
+
+    def listeners_for(command: str) -> list:
+        body = urlencode({"command": command, "text": "status", "user_id": MEMBER, "channel_id": CHANNEL,
+                          "team_id": "T0SANDBOX", "trigger_id": "1.2.3"})
+        request = BoltRequest(body=body, headers={"content-type": [FORM_CONTENT_TYPE]})
+        return [listener for listener in bolt_app._listeners
+                if listener.matches(req=request, resp=BoltResponse(status=200))]
+
+    assert len(listeners_for("/govbot")) == 1
+    assert listeners_for("/deploy") == [], "only the catch-all error handler sees other commands"
