@@ -134,6 +134,16 @@ def now() -> datetime:
 # ------------------------------------------------------------------------------------------------ bot over HTTP
 
 
+class Ticks:
+    """A monotonic clock that reads what the test sets (for caches and leases measured in seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Bot:
     """The real bolt app served over HTTP, talking to the Slack sandbox; requests signed like Slack's."""
 

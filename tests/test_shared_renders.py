@@ -8,16 +8,7 @@ import pytest
 
 from govbot.core.shared_renders import SharedRenders
 from govbot.demo.steps import wait_until
-
-
-class Ticks:
-    """A clock that reads what the test sets."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import Ticks
 
 
 def test_a_request_that_arrived_before_a_render_began_shares_it():

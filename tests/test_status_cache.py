@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from govbot.core.render_cache import RenderCache
+from tests.conftest import Ticks
 
 MEMBER, CHANNEL = "U0SENIOR01", "C0PAYMENTS1"
 BOARD = "/rest/agile/1.0/board/12"
@@ -44,16 +45,8 @@ def test_sprints_govbot_plans_show_in_the_next_render(jira_bot, jira):
     assert len(jira.calls_to(f"{BOARD}/sprint")) > after_plan >= sprint_reads
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_entries_expire_after_the_ttl_and_a_failed_load_is_not_kept():
-    clock = Clock()
+    clock = Ticks()
     cache = RenderCache(ttl_seconds=60, clock=clock)
     loads: list[int] = []
     assert cache.get(("board", 1), lambda: loads.append(1) or "a") == "a"
